@@ -1,0 +1,203 @@
+"""MuJoCo Franka Panda base env of the one interface; tasks subclass it (``sim/tasks/``).
+
+A control step (``1 / control_hz`` s) turns the normalised 7-D delta action into a TCP pose target
+(measured pose + ``action_scale`` * delta, clipped to the task's workspace box), solves differential IK
+once, and lets the joint position actuators track the target for ``control period / physics_dt``
+physics substeps, the target ramped over ``RAMP_CHUNKS`` chunks so joint velocities stay smooth.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+
+from robot_rl.envs.interface import base_info, check_action, make_action_space, make_observation_space
+from robot_rl.geometry import quat_from_rotvec, quat_mul
+from sim.controller import DiffIKController
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+ARM_JOINTS = [f"joint{i}" for i in range(1, 8)]
+#: Franka's "ready" posture: TCP about 0.3 m in front of the base and 0.48 m up, fingers pointing down.
+HOME_QPOS = np.array([0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785])
+#: Franka datasheet joint velocity limits [rad/s].
+MAX_JOINT_VEL = np.array([2.175, 2.175, 2.175, 2.175, 2.61, 2.61, 2.61])
+FINGER_OPEN_M = 0.04  # per finger
+RAMP_CHUNKS = 4
+
+
+class PandaMujocoEnv(gym.Env):
+    """Base class: arm, gripper, controller, observations, cameras. Subclasses define the task.
+
+    Subclasses set ``scene_file`` and implement ``_reset_task``, ``_privileged`` and ``_evaluate``.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    scene_file: str = ""
+    privileged_parts: dict[str, int] = {}
+    #: TCP target box [m] in the base frame; tasks override it.
+    workspace_low = np.array([0.25, -0.35, 0.012])
+    workspace_high = np.array([0.75, 0.35, 0.55])
+
+    def __init__(
+        self,
+        *,
+        control_hz: float = 10.0,
+        physics_dt: float = 0.005,
+        action_scale: tuple[float, float] = (0.03, 0.15),
+        reward_type: str = "sparse",
+        terminate_on_success: bool = True,
+        images: bool = False,
+        cameras: tuple[str, ...] = ("front", "wrist"),
+        image_size: int = 128,
+        render_mode: str | None = None,
+        render_size: int = 480,
+    ) -> None:
+        if reward_type not in ("sparse", "dense"):
+            raise ValueError(f"reward_type={reward_type!r} is not one of ['sparse', 'dense']")
+        if physics_dt > 0.005:
+            raise ValueError(f"physics_dt={physics_dt} exceeds 0.005 s; contacts need a smaller step")
+        substeps = round(1.0 / (control_hz * physics_dt))
+        if substeps < RAMP_CHUNKS or abs(substeps * physics_dt * control_hz - 1.0) > 1e-6:
+            raise ValueError(
+                f"control period 1/{control_hz} s is not a whole number (>= {RAMP_CHUNKS}) of "
+                f"physics_dt={physics_dt} s steps; pick control_hz and physics_dt that divide"
+            )
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode={render_mode!r} is not one of [None, 'rgb_array']")
+        self.model = mujoco.MjModel.from_xml_path(str(ASSETS / "panda" / self.scene_file))
+        self.model.opt.timestep = physics_dt
+        self.data = mujoco.MjData(self.model)
+        self.control_hz = float(control_hz)
+        self.period_s = 1.0 / control_hz
+        self.substeps = substeps
+        self.action_scale = np.array(action_scale, dtype=np.float64)
+        self.reward_type = reward_type
+        self.terminate_on_success = terminate_on_success
+        self.cameras = tuple(cameras) if images else ()
+        self.image_size = image_size
+        self.render_mode = render_mode
+        self.render_size = render_size
+        self.metadata = {**self.metadata, "render_fps": control_hz}
+
+        self._arm_qadr = np.array([self.model.joint(j).qposadr[0] for j in ARM_JOINTS])
+        self._arm_dadr = np.array([self.model.joint(j).dofadr[0] for j in ARM_JOINTS])
+        self._finger_qadr = self.model.joint("finger_joint1").qposadr[0]
+        self._tcp = self.model.site("tcp").id
+        self._gripper_act = self.model.actuator("gripper").id
+        self._ft_force = self.model.sensor("ft_force").adr[0]
+        self._ft_torque = self.model.sensor("ft_torque").adr[0]
+        self.controller = DiffIKController(self.model, ARM_JOINTS, "tcp", HOME_QPOS, MAX_JOINT_VEL)
+        self._renderers: dict[int, mujoco.Renderer] = {}
+
+        self.action_space = make_action_space()
+        self.observation_space = make_observation_space(
+            len(ARM_JOINTS),
+            wrench=True,
+            cameras=self.cameras,
+            image_hw=(image_size, image_size),
+            privileged=self.privileged_parts,
+        )
+
+    # ----------------------------------------------------------------------------------------- task API
+    def _reset_task(self, rng: np.random.Generator) -> None:
+        """Place the task's objects (qpos/mocap) for a new episode."""
+        raise NotImplementedError
+
+    def _privileged(self) -> dict[str, np.ndarray]:
+        """Simulator-only object state (poses), for state-based training; unavailable on hardware."""
+        raise NotImplementedError
+
+    def _evaluate(self) -> tuple[bool, float, dict[str, float]]:
+        """Return ``(success, dense_reward, reward_terms)`` for the current state."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------------------------------- gym API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        super().reset(seed=seed)
+        mujoco.mj_resetData(self.model, self.data)
+        self.data.qpos[self._arm_qadr] = HOME_QPOS
+        self.data.ctrl[: len(ARM_JOINTS)] = HOME_QPOS
+        self.data.qpos[self._finger_qadr : self._finger_qadr + 2] = FINGER_OPEN_M
+        self.data.ctrl[self._gripper_act] = FINGER_OPEN_M
+        self._reset_task(self.np_random)
+        mujoco.mj_forward(self.model, self.data)
+        # Let contacts settle so the first observation is at rest.
+        mujoco.mj_step(self.model, self.data, nstep=self.substeps)
+        success, _, _ = self._evaluate()
+        return self._observation(), base_info(success)
+
+    def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        action = check_action(action)
+        target_pos, target_quat = self._tcp_target(action)
+        q_start = self.data.ctrl[: len(ARM_JOINTS)].copy()
+        q_goal = self.controller.solve(self.data, target_pos, target_quat, self.period_s)
+        self.data.ctrl[self._gripper_act] = FINGER_OPEN_M * (1.0 - action[6]) / 2.0
+        chunk = self.substeps // RAMP_CHUNKS
+        for i in range(1, RAMP_CHUNKS + 1):
+            self.data.ctrl[: len(ARM_JOINTS)] = q_start + (q_goal - q_start) * (i / RAMP_CHUNKS)
+            n = chunk if i < RAMP_CHUNKS else self.substeps - chunk * (RAMP_CHUNKS - 1)
+            mujoco.mj_step(self.model, self.data, nstep=n)
+        success, dense, terms = self._evaluate()
+        reward = float(success) if self.reward_type == "sparse" else dense
+        info = base_info(success)
+        info.update(terms)
+        terminated = bool(success and self.terminate_on_success)
+        return self._observation(), reward, terminated, False, info
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode != "rgb_array":
+            return None
+        return self.render_camera("front", self.render_size)
+
+    def close(self) -> None:
+        for renderer in self._renderers.values():
+            renderer.close()
+        self._renderers.clear()
+
+    # ----------------------------------------------------------------------------------------- helpers
+    def tcp_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """Measured TCP position [m] and quaternion wxyz in the base frame."""
+        quat = np.zeros(4)
+        mujoco.mju_mat2Quat(quat, self.data.site_xmat[self._tcp])
+        return self.data.site_xpos[self._tcp].copy(), quat
+
+    def _tcp_target(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos, quat = self.tcp_pose()
+        target_pos = np.clip(pos + self.action_scale[0] * action[:3], self.workspace_low, self.workspace_high)
+        target_quat = quat_mul(quat_from_rotvec(self.action_scale[1] * action[3:6]), quat)
+        return target_pos, target_quat
+
+    def render_camera(self, camera: str, size: int) -> np.ndarray:
+        """uint8 (size, size, 3) image from one of the scene's cameras."""
+        renderer = self._renderers.get(size)
+        if renderer is None:
+            renderer = self._renderers[size] = mujoco.Renderer(self.model, size, size)
+        renderer.update_scene(self.data, camera=camera)
+        return renderer.render()
+
+    def _observation(self) -> dict[str, Any]:
+        pos, quat = self.tcp_pose()
+        vel = np.zeros(6)  # mj_objectVelocity gives [angular, linear]
+        mujoco.mj_objectVelocity(self.model, self.data, mujoco.mjtObj.mjOBJ_SITE, self._tcp, vel, 0)
+        rot = self.data.site_xmat[self._tcp].reshape(3, 3)
+        force = rot @ self.data.sensordata[self._ft_force : self._ft_force + 3]
+        torque = rot @ self.data.sensordata[self._ft_torque : self._ft_torque + 3]
+        state = {
+            "tcp_pose": np.concatenate([pos, quat]),
+            "tcp_vel": np.concatenate([vel[3:], vel[:3]]),
+            "gripper_pos": np.array([self.data.qpos[self._finger_qadr] / FINGER_OPEN_M]),
+            "joint_pos": self.data.qpos[self._arm_qadr],
+            "joint_vel": self.data.qvel[self._arm_dadr],
+            "tcp_wrench": np.concatenate([force, torque]),
+        }
+        obs: dict[str, Any] = {"state": {k: v.astype(np.float32) for k, v in state.items()}}
+        if self.cameras:
+            obs["images"] = {cam: self.render_camera(cam, self.image_size) for cam in self.cameras}
+        obs["privileged"] = {k: v.astype(np.float32) for k, v in self._privileged().items()}
+        return obs
