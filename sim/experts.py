@@ -63,7 +63,7 @@ class PickCubeExpert(ScriptedExpert):
             return self._action(np.array([0.0, 0.0, 0.03]), quat, -1.0)
         if xy_err < 0.008:
             if tcp[2] > cube[2] + 0.004:
-                return self._action(cube - tcp, quat, -1.0 if opening < 0.95 else -1.0)
+                return self._action(cube - tcp, quat, -1.0)
             return self._action(cube - tcp, quat, +1.0)
         hover_z = cube[2] + self.hover_m
         if tcp[2] < cube[2] + 0.04:  # too low to travel sideways: rise first
@@ -89,4 +89,16 @@ class PegInsertExpert(ScriptedExpert):
             if tip[2] < hole[2] + 0.005 and np.linalg.norm(xy_err) > 0.004:
                 delta[:2] = 0.0  # touching the block: lift clear before sliding sideways
             return self._action(delta, quat, 1.0)
-        return self._action(np.array([xy_err[0], xy_err[1], -0.03]), quat, 1.0)
+        # Fast down to just above the entrance, then slow enough that contact forces stay gentle.
+        descend_m = 0.03 if tip[2] > hole[2] + 0.02 else 0.008
+        return self._action(np.array([xy_err[0], xy_err[1], -descend_m]), quat, 1.0)
+
+
+#: Name used by task configs (``task.expert``) -> expert class.
+EXPERTS: dict[str, type[ScriptedExpert]] = {"pick_cube": PickCubeExpert, "peg_insert": PegInsertExpert}
+
+
+def make_expert(name: str, action_scale: tuple[float, float] | np.ndarray) -> ScriptedExpert:
+    if name not in EXPERTS:
+        raise ValueError(f"unknown expert {name!r}; valid experts: {sorted(EXPERTS)}")
+    return EXPERTS[name](action_scale)

@@ -8,6 +8,7 @@ physics substeps, the target ramped over ``RAMP_CHUNKS`` chunks so joint velocit
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,15 @@ import mujoco
 import numpy as np
 
 from robot_rl.envs.interface import base_info, check_action, make_action_space, make_observation_space
-from robot_rl.geometry import quat_from_rotvec, quat_mul
+from robot_rl.geometry import quat_error, quat_from_rotvec, quat_mul
 from sim.controller import DiffIKController
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 ARM_JOINTS = [f"joint{i}" for i in range(1, 8)]
 #: Franka's "ready" posture: TCP about 0.3 m in front of the base and 0.48 m up, fingers pointing down.
 HOME_QPOS = np.array([0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785])
+#: TCP orientation at HOME_QPOS: fingers pointing down, hand aligned with the base axes (wxyz).
+HOME_TCP_QUAT = np.array([0.0, 1.0, 0.0, 0.0])
 #: Franka datasheet joint velocity limits [rad/s].
 MAX_JOINT_VEL = np.array([2.175, 2.175, 2.175, 2.175, 2.61, 2.61, 2.61])
 FINGER_OPEN_M = 0.04  # per finger
@@ -41,6 +44,8 @@ class PandaMujocoEnv(gym.Env):
     #: TCP target box [m] in the base frame; tasks override it.
     workspace_low = np.array([0.25, -0.35, 0.012])
     workspace_high = np.array([0.75, 0.35, 0.55])
+    #: Orientation box: the TCP rotation vector relative to ``HOME_TCP_QUAT`` (base frame) [rad].
+    rotation_limit = np.array([0.5, 0.5, 1.2])
 
     def __init__(
         self,
@@ -136,11 +141,13 @@ class PandaMujocoEnv(gym.Env):
         action = check_action(action)
         target_pos, target_quat = self._tcp_target(action)
         q_start = self.data.ctrl[: len(ARM_JOINTS)].copy()
-        q_goal = self.controller.solve(self.data, target_pos, target_quat, self.period_s)
+        q_goal = self.controller.solve(self.data, target_pos, target_quat, self.period_s / 2)
         self.data.ctrl[self._gripper_act] = FINGER_OPEN_M * (1.0 - action[6]) / 2.0
+        # The target ramps over the first half of the period and is held for the second half, so the
+        # controller's step limit (velocity limit x half a period) keeps joint speeds within the datasheet.
         chunk = self.substeps // RAMP_CHUNKS
         for i in range(1, RAMP_CHUNKS + 1):
-            self.data.ctrl[: len(ARM_JOINTS)] = q_start + (q_goal - q_start) * (i / RAMP_CHUNKS)
+            self.data.ctrl[: len(ARM_JOINTS)] = q_start + (q_goal - q_start) * min(1.0, 2 * i / RAMP_CHUNKS)
             n = chunk if i < RAMP_CHUNKS else self.substeps - chunk * (RAMP_CHUNKS - 1)
             mujoco.mj_step(self.model, self.data, nstep=n)
         success, dense, terms = self._evaluate()
@@ -171,13 +178,21 @@ class PandaMujocoEnv(gym.Env):
         pos, quat = self.tcp_pose()
         target_pos = np.clip(pos + self.action_scale[0] * action[:3], self.workspace_low, self.workspace_high)
         target_quat = quat_mul(quat_from_rotvec(self.action_scale[1] * action[3:6]), quat)
-        return target_pos, target_quat
+        offset = np.clip(quat_error(target_quat, HOME_TCP_QUAT), -self.rotation_limit, self.rotation_limit)
+        return target_pos, quat_mul(quat_from_rotvec(offset), HOME_TCP_QUAT)
 
     def render_camera(self, camera: str, size: int) -> np.ndarray:
         """uint8 (size, size, 3) image from one of the scene's cameras."""
         renderer = self._renderers.get(size)
         if renderer is None:
-            renderer = self._renderers[size] = mujoco.Renderer(self.model, size, size)
+            try:
+                renderer = self._renderers[size] = mujoco.Renderer(self.model, size, size)
+            except (mujoco.FatalError, RuntimeError) as err:
+                raise RuntimeError(
+                    f"cannot render camera {camera!r}: no OpenGL context (MUJOCO_GL="
+                    f"{os.environ.get('MUJOCO_GL')!r}: {err}). Headless machines need "
+                    "`apt-get install libegl1 libgl1-mesa-dri libegl-mesa0` and MUJOCO_GL=egl"
+                ) from None
         renderer.update_scene(self.data, camera=camera)
         return renderer.render()
 

@@ -1,0 +1,67 @@
+"""``robot-rl``: the command-line entry point. Each command is a Hydra config plus a small module.
+
+robot-rl view task=peg_insert episodes=2
+robot-rl <command> --help        # what it does, and every setting with its default
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+from omegaconf import OmegaConf
+
+from robot_rl.config import ConfigError, load_config
+
+#: command -> (module in robot_rl.commands with run(cfg), config name, one-line summary)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "view": ("view", "view", "watch the scripted expert on a task: a window, or an MP4 when headless"),
+}
+
+USAGE = """usage: robot-rl <command> [key=value ...] [--help]
+
+Sample-efficient robot learning on simulated and real arms. Settings are Hydra overrides, e.g.
+`robot-rl view task=peg_insert episodes=2`; `robot-rl <command> --help` lists every setting.
+
+commands:
+{commands}
+"""
+
+
+def _usage() -> str:
+    width = max(len(c) for c in COMMANDS)
+    lines = [f"  {name:<{width}}  {summary}" for name, (_, _, summary) in COMMANDS.items()]
+    return USAGE.format(commands="\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    command, args = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"robot-rl: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module_name, config_name, summary = COMMANDS[command]
+    module = importlib.import_module(f"robot_rl.commands.{module_name}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if "-h" in args or "--help" in args:
+            cfg = load_config(config_name, [a for a in args if a not in ("-h", "--help")])
+            print(f"robot-rl {command}: {summary}\n\n{(module.__doc__ or '').strip()}\n")
+            print(f"settings (configs/{config_name}.yaml; override with key=value):\n")
+            print(OmegaConf.to_yaml(cfg))
+            return 0
+        return int(module.run(load_config(config_name, args)) or 0)
+    except ConfigError as err:
+        print(f"robot-rl {command}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"robot-rl {command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

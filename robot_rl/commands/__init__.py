@@ -1,0 +1,1 @@
+"""One module per ``robot-rl`` command, each with ``run(cfg) -> int``."""

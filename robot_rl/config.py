@@ -1,0 +1,88 @@
+"""Structured configs: one dataclass per component; the YAML files in configs/ only set values.
+
+``load_config("view", ["task=peg_insert"])`` composes ``configs/view.yaml`` with Hydra and returns a
+DictConfig; ``task_config(cfg.task)`` validates the task part against ``TaskConfig`` so a mistyped key
+or a wrong type fails at start-up with a message naming it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+
+class ConfigError(ValueError):
+    """A user-fixable configuration problem; the message names the cause and the fix."""
+
+
+def configs_dir() -> Path:
+    """configs/ of this checkout, or share/robot_rl/configs of an installed (colcon/pip) package."""
+    for candidate in (
+        Path(__file__).resolve().parents[1] / "configs",
+        Path(sys.prefix) / "share/robot_rl/configs",
+    ):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError("cannot find robot_rl's configs/ folder; reinstall the package (make venv)")
+
+
+@dataclass
+class TaskConfig:
+    name: str = "pick_cube"  # short name, used in output paths
+    env_id: str = "robot_rl/PandaPickCube-v0"  # gymnasium id
+    expert: str | None = "pick_cube"  # scripted expert (sim.experts.EXPERTS), None if none
+    max_episode_steps: int = 100  # time limit (truncation) in control steps
+    control_hz: float = 10.0  # control steps per second
+    physics_dt: float = 0.005  # simulator step [s] (<= 0.005)
+    action_scale: list[float] = field(default_factory=lambda: [0.03, 0.15])  # [m, rad] per unit action
+    reward_type: str = "sparse"  # sparse (success) | dense (shaped)
+    terminate_on_success: bool = True  # end the episode on the first success step
+    images: bool = False  # add camera images to the observation
+    cameras: list[str] = field(default_factory=lambda: ["front", "wrist"])  # cameras when images=true
+    image_size: int = 128  # square image side [px]
+
+    def env_kwargs(self) -> dict:
+        """Keyword arguments of the env constructor."""
+        return {
+            "control_hz": self.control_hz,
+            "physics_dt": self.physics_dt,
+            "action_scale": tuple(self.action_scale),
+            "reward_type": self.reward_type,
+            "terminate_on_success": self.terminate_on_success,
+            "images": self.images,
+            "cameras": tuple(self.cameras),
+            "image_size": self.image_size,
+        }
+
+
+def load_config(name: str, overrides: list[str]) -> DictConfig:
+    """Compose ``configs/<name>.yaml`` with command-line ``key=value`` overrides."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+
+    try:
+        with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
+            return compose(config_name=name, overrides=overrides)
+    except HydraException as err:
+        raise ConfigError(f"bad configuration for '{name}': {err}") from None
+
+
+def to_dataclass(schema: type, node: DictConfig, where: str):
+    """Validate ``node`` against a dataclass ``schema`` and return the dataclass instance."""
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), node)
+    except OmegaConfBaseException as err:
+        valid = ", ".join(schema.__dataclass_fields__)
+        raise ConfigError(f"bad {where} config: {err.msg}. Valid keys: {valid}") from None
+    return OmegaConf.to_object(merged)
+
+
+def task_config(node: DictConfig) -> TaskConfig:
+    cfg = to_dataclass(TaskConfig, node, "task")
+    if cfg.reward_type not in ("sparse", "dense"):
+        raise ConfigError(f"task.reward_type={cfg.reward_type!r} is not one of ['sparse', 'dense']")
+    return cfg

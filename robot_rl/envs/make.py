@@ -1,0 +1,24 @@
+"""``make_env``: the only place that builds an env and stacks its wrappers, in DESIGN.md's order.
+
+Wrapper order, inner to outer: base env -> safety shield -> intervention -> reward classifier ->
+DoF restriction / relative frame -> observation flattening -> time limit. Layers that are not yet
+configured are skipped; the time limit always comes last.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+import robot_rl  # noqa: F401  (registers the ids)
+from robot_rl.config import ConfigError, TaskConfig
+
+
+def make_env(task: TaskConfig, *, render_mode: str | None = None, **overrides) -> gym.Env:
+    """Build the task's env with its time limit; ``overrides`` replace constructor keywords."""
+    if task.env_id not in gym.registry:
+        known = sorted(k for k in gym.registry if k.startswith("robot_rl/"))
+        raise ConfigError(f"task.env_id={task.env_id!r} is not registered; known ids: {known}")
+    kwargs = {**task.env_kwargs(), **overrides}
+    if render_mode is not None:
+        kwargs["render_mode"] = render_mode
+    return gym.make(task.env_id, max_episode_steps=task.max_episode_steps, **kwargs)

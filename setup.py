@@ -1,0 +1,51 @@
+"""ament_python install of robot_rl (colcon needs setup.py); `pip install -e .` works the same way.
+
+colcon puts the console scripts in lib/robot_rl (setup.cfg) so `ros2 run robot_rl <exe>` finds them;
+pip puts them in the venv's bin/.
+"""
+
+import os
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "robot_rl"
+
+
+def tree(src: str, dst: str) -> list[tuple[str, list[str]]]:
+    """data_files entries that install every file under ``src`` to ``dst``, keeping sub-folders."""
+    entries = []
+    for folder, _, files in os.walk(src):
+        if files:
+            rel = os.path.relpath(folder, src)
+            entries.append(
+                (os.path.normpath(os.path.join(dst, rel)), [os.path.join(folder, f) for f in files])
+            )
+    return entries
+
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(include=["robot_rl", "robot_rl.*", "sim", "sim.*", "drivers", "drivers.*"]),
+    package_data={"sim": ["assets/**/*"]},
+    include_package_data=True,
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.yaml")),
+        *tree("configs", f"share/{PACKAGE}/configs"),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=False,
+    maintainer="robot_rl maintainers",
+    maintainer_email="robot-rl@example.com",
+    description="Sample-efficient robot learning behind one env interface for simulation and real arms",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    entry_points={
+        "console_scripts": [
+            "robot-rl = robot_rl.cli:main",
+        ],
+    },
+)
