@@ -22,14 +22,23 @@ class ScriptedExpert:
 
     :param action_scale: the env's ``(translation m, rotation rad)`` per unit action.
     :param gain: proportional gain on the position error (1 = reach the target in one step).
+    :param action_dims: the DoF the env exposes (``RestrictDoF``); None for the full 7-D action.
     """
 
-    def __init__(self, action_scale: tuple[float, float] | np.ndarray, gain: float = 1.0) -> None:
+    def __init__(
+        self,
+        action_scale: tuple[float, float] | np.ndarray,
+        gain: float = 1.0,
+        action_dims: list[int] | None = None,
+    ) -> None:
         self.action_scale = np.asarray(action_scale, dtype=np.float64)
         self.gain = gain
+        self.action_dims = action_dims
 
     def __call__(self, obs: dict[str, Any]) -> np.ndarray:
-        return self.act(obs)
+        """The action in the env's action space: the 7-D action, or its ``action_dims`` part."""
+        action = self.act(obs)
+        return action if self.action_dims is None else action[list(self.action_dims)]
 
     def act(self, obs: dict[str, Any]) -> np.ndarray:
         raise NotImplementedError
@@ -98,7 +107,9 @@ class PegInsertExpert(ScriptedExpert):
 EXPERTS: dict[str, type[ScriptedExpert]] = {"pick_cube": PickCubeExpert, "peg_insert": PegInsertExpert}
 
 
-def make_expert(name: str, action_scale: tuple[float, float] | np.ndarray) -> ScriptedExpert:
+def make_expert(
+    name: str, action_scale: tuple[float, float] | np.ndarray, action_dims: list[int] | None = None
+) -> ScriptedExpert:
     if name not in EXPERTS:
         raise ValueError(f"unknown expert {name!r}; valid experts: {sorted(EXPERTS)}")
-    return EXPERTS[name](action_scale)
+    return EXPERTS[name](action_scale, action_dims=action_dims)

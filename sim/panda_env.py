@@ -16,8 +16,15 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from robot_rl.envs.interface import base_info, check_action, make_action_space, make_observation_space
-from robot_rl.geometry import quat_error, quat_from_rotvec, quat_mul
+from robot_rl.envs.interface import (
+    ArmEnvSettings,
+    base_info,
+    check_action,
+    make_action_space,
+    make_observation_space,
+    step_outcome,
+)
+from robot_rl.envs.tcp_target import TcpTarget
 from sim.controller import DiffIKController
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -47,47 +54,12 @@ class PandaMujocoEnv(gym.Env):
     #: Orientation box: the TCP rotation vector relative to ``HOME_TCP_QUAT`` (base frame) [rad].
     rotation_limit = np.array([0.5, 0.5, 1.2])
 
-    def __init__(
-        self,
-        *,
-        control_hz: float = 10.0,
-        physics_dt: float = 0.005,
-        action_scale: tuple[float, float] = (0.03, 0.15),
-        reward_type: str = "sparse",
-        terminate_on_success: bool = True,
-        images: bool = False,
-        cameras: tuple[str, ...] = ("front", "wrist"),
-        image_size: int = 128,
-        render_mode: str | None = None,
-        render_size: int = 480,
-    ) -> None:
-        if reward_type not in ("sparse", "dense"):
-            raise ValueError(f"reward_type={reward_type!r} is not one of ['sparse', 'dense']")
-        if physics_dt > 0.005:
-            raise ValueError(f"physics_dt={physics_dt} exceeds 0.005 s; contacts need a smaller step")
-        substeps = round(1.0 / (control_hz * physics_dt))
-        if substeps < RAMP_CHUNKS or abs(substeps * physics_dt * control_hz - 1.0) > 1e-6:
-            raise ValueError(
-                f"control period 1/{control_hz} s is not a whole number (>= {RAMP_CHUNKS}) of "
-                f"physics_dt={physics_dt} s steps; pick control_hz and physics_dt that divide"
-            )
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode={render_mode!r} is not one of [None, 'rgb_array']")
+    def __init__(self, **settings: Any) -> None:
+        """:param settings: ``robot_rl.envs.interface.ArmEnvSettings`` fields (control_hz, images ...)."""
+        ArmEnvSettings(**settings).apply(self, minimum_substeps=RAMP_CHUNKS)
         self.model = mujoco.MjModel.from_xml_path(str(ASSETS / "panda" / self.scene_file))
-        self.model.opt.timestep = physics_dt
+        self.model.opt.timestep = settings.get("physics_dt", ArmEnvSettings.physics_dt)
         self.data = mujoco.MjData(self.model)
-        self.control_hz = float(control_hz)
-        self.period_s = 1.0 / control_hz
-        self.substeps = substeps
-        self.action_scale = np.array(action_scale, dtype=np.float64)
-        self.reward_type = reward_type
-        self.terminate_on_success = terminate_on_success
-        self.cameras = tuple(cameras) if images else ()
-        self.image_size = image_size
-        self.render_mode = render_mode
-        self.render_size = render_size
-        self.metadata = {**self.metadata, "render_fps": control_hz}
-
         self._arm_qadr = np.array([self.model.joint(j).qposadr[0] for j in ARM_JOINTS])
         self._arm_dadr = np.array([self.model.joint(j).dofadr[0] for j in ARM_JOINTS])
         self._finger_qadr = self.model.joint("finger_joint1").qposadr[0]
@@ -97,13 +69,16 @@ class PandaMujocoEnv(gym.Env):
         self._ft_torque = self.model.sensor("ft_torque").adr[0]
         self.controller = DiffIKController(self.model, ARM_JOINTS, "tcp", HOME_QPOS, MAX_JOINT_VEL)
         self._renderers: dict[int, mujoco.Renderer] = {}
+        self.tcp_target = TcpTarget(
+            self.action_scale, self.workspace_low, self.workspace_high, HOME_TCP_QUAT, self.rotation_limit
+        )
 
         self.action_space = make_action_space()
         self.observation_space = make_observation_space(
             len(ARM_JOINTS),
             wrench=True,
             cameras=self.cameras,
-            image_hw=(image_size, image_size),
+            image_hw=(self.image_size, self.image_size),
             privileged=self.privileged_parts,
         )
 
@@ -134,12 +109,13 @@ class PandaMujocoEnv(gym.Env):
         mujoco.mj_forward(self.model, self.data)
         # Let contacts settle so the first observation is at rest.
         mujoco.mj_step(self.model, self.data, nstep=self.substeps)
+        self.tcp_target.reset(self.tcp_pose()[1])
         success, _, _ = self._evaluate()
         return self._observation(), base_info(success)
 
     def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         action = check_action(action)
-        target_pos, target_quat = self._tcp_target(action)
+        target_pos, target_quat = self.tcp_target(self.tcp_pose()[0], action)
         q_start = self.data.ctrl[: len(ARM_JOINTS)].copy()
         q_goal = self.controller.solve(self.data, target_pos, target_quat, self.period_s / 2)
         self.data.ctrl[self._gripper_act] = FINGER_OPEN_M * (1.0 - action[6]) / 2.0
@@ -150,11 +126,7 @@ class PandaMujocoEnv(gym.Env):
             self.data.ctrl[: len(ARM_JOINTS)] = q_start + (q_goal - q_start) * min(1.0, 2 * i / RAMP_CHUNKS)
             n = chunk if i < RAMP_CHUNKS else self.substeps - chunk * (RAMP_CHUNKS - 1)
             mujoco.mj_step(self.model, self.data, nstep=n)
-        success, dense, terms = self._evaluate()
-        reward = float(success) if self.reward_type == "sparse" else dense
-        info = base_info(success)
-        info.update(terms)
-        terminated = bool(success and self.terminate_on_success)
+        reward, terminated, info = step_outcome(self, *self._evaluate())
         return self._observation(), reward, terminated, False, info
 
     def render(self) -> np.ndarray | None:
@@ -173,13 +145,6 @@ class PandaMujocoEnv(gym.Env):
         quat = np.zeros(4)
         mujoco.mju_mat2Quat(quat, self.data.site_xmat[self._tcp])
         return self.data.site_xpos[self._tcp].copy(), quat
-
-    def _tcp_target(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pos, quat = self.tcp_pose()
-        target_pos = np.clip(pos + self.action_scale[0] * action[:3], self.workspace_low, self.workspace_high)
-        target_quat = quat_mul(quat_from_rotvec(self.action_scale[1] * action[3:6]), quat)
-        offset = np.clip(quat_error(target_quat, HOME_TCP_QUAT), -self.rotation_limit, self.rotation_limit)
-        return target_pos, quat_mul(quat_from_rotvec(offset), HOME_TCP_QUAT)
 
     def render_camera(self, camera: str, size: int) -> np.ndarray:
         """uint8 (size, size, 3) image from one of the scene's cameras."""

@@ -13,6 +13,7 @@ that they cannot drift apart.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -100,3 +101,59 @@ def check_action(action: Any) -> np.ndarray:
 def base_info(success: bool) -> dict[str, Any]:
     """The ``info`` keys every env reports; wrappers (intervention, safety) fill in the rest."""
     return {"success": bool(success), "is_intervention": False, "intervene_action": None, "safety": []}
+
+
+@dataclass
+class ArmEnvSettings:
+    """Constructor settings every simulated arm env shares (``gym.make(id, **settings)``)."""
+
+    control_hz: float = 10.0  # control steps per second
+    physics_dt: float = 0.005  # simulator step [s], at most 5 ms
+    action_scale: tuple[float, float] = (0.03, 0.15)  # metres, radians per unit action
+    reward_type: str = "sparse"  # sparse | dense
+    terminate_on_success: bool = True
+    images: bool = False  # add camera images to the observation
+    cameras: tuple[str, ...] = ("front", "wrist")
+    image_size: int = 128  # square image side [px]
+    render_mode: str | None = None  # None | rgb_array
+    render_size: int = 480  # render() frame side [px]
+
+    def substeps(self, minimum: int = 1) -> int:
+        """Physics steps per control step; raises ``ValueError`` naming the bad setting."""
+        if self.reward_type not in ("sparse", "dense"):
+            raise ValueError(f"reward_type={self.reward_type!r} is not one of ['sparse', 'dense']")
+        if self.physics_dt > 0.005:
+            raise ValueError(f"physics_dt={self.physics_dt} exceeds 0.005 s; contacts need a smaller step")
+        if self.render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode={self.render_mode!r} is not one of [None, 'rgb_array']")
+        substeps = round(1.0 / (self.control_hz * self.physics_dt))
+        if substeps < minimum or abs(substeps * self.physics_dt * self.control_hz - 1.0) > 1e-6:
+            raise ValueError(
+                f"control period 1/{self.control_hz} s is not a whole number (>= {minimum}) of "
+                f"physics_dt={self.physics_dt} s steps; pick control_hz and physics_dt that divide"
+            )
+        return substeps
+
+    def apply(self, env: gym.Env, minimum_substeps: int = 1) -> None:
+        """Validate, then set the interface attributes (``control_hz``, ``action_scale`` ...) on ``env``."""
+        env.substeps = self.substeps(minimum_substeps)
+        env.control_hz = float(self.control_hz)
+        env.period_s = 1.0 / self.control_hz
+        env.action_scale = np.array(self.action_scale, dtype=np.float64)
+        env.reward_type = self.reward_type
+        env.terminate_on_success = self.terminate_on_success
+        env.cameras = tuple(self.cameras) if self.images else ()
+        env.image_size = self.image_size
+        env.render_mode = self.render_mode
+        env.render_size = self.render_size
+        env.metadata = {**env.metadata, "render_fps": self.control_hz}
+
+
+def step_outcome(
+    settings_env: gym.Env, success: bool, dense_reward: float, terms: dict[str, float]
+) -> tuple[float, bool, dict[str, Any]]:
+    """(reward, terminated, info) of a step from the task's evaluation, per the env's reward settings."""
+    reward = float(success) if settings_env.reward_type == "sparse" else float(dense_reward)
+    info = base_info(success)
+    info.update(terms)
+    return reward, bool(success and settings_env.terminate_on_success), info

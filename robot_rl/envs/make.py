@@ -11,6 +11,7 @@ import gymnasium as gym
 
 import robot_rl  # noqa: F401  (registers the ids)
 from robot_rl.config import ConfigError, TaskConfig
+from robot_rl.envs.wrappers import RestrictDoF
 
 
 def make_env(task: TaskConfig, *, render_mode: str | None = None, **overrides) -> gym.Env:
@@ -21,4 +22,7 @@ def make_env(task: TaskConfig, *, render_mode: str | None = None, **overrides) -
     kwargs = {**task.env_kwargs(), **overrides}
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
-    return gym.make(task.env_id, max_episode_steps=task.max_episode_steps, **kwargs)
+    env = gym.make(task.env_id, disable_env_checker=True, **kwargs)
+    if task.action_dims is not None:
+        env = RestrictDoF(env, list(task.action_dims))
+    return gym.wrappers.TimeLimit(env, max_episode_steps=task.max_episode_steps)

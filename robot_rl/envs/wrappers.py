@@ -1,0 +1,37 @@
+"""Wrappers of the one interface, stacked only by ``robot_rl.envs.make.make_env`` (DESIGN.md's order)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from robot_rl.envs.interface import ACTION_DIM, ACTION_NAMES
+
+
+class RestrictDoF(gym.ActionWrapper):
+    """Expose only some action dimensions; the others are sent as 0 (no motion on that axis).
+
+    ``RestrictDoF(env, [0, 1, 2, 6])`` gives a 4-D ``[dx, dy, dz, gripper]`` action (gym-hil's pick-cube
+    set). ``info["executed_action"]`` keeps the 7-D command actually sent.
+    """
+
+    def __init__(self, env: gym.Env, dims: list[int]) -> None:
+        super().__init__(env)
+        if not dims or sorted(set(dims)) != list(dims) or not all(0 <= d < ACTION_DIM for d in dims):
+            raise ValueError(f"action_dims={dims} must be increasing indices into {list(ACTION_NAMES)}")
+        self.dims = list(dims)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(len(dims),), dtype=np.float32)
+
+    def action(self, action: np.ndarray) -> np.ndarray:
+        action = np.asarray(action, dtype=np.float32)
+        if action.shape != (len(self.dims),):
+            raise ValueError(
+                f"action has shape {action.shape}, expected ({len(self.dims)},) for dims {self.dims}"
+            )
+        full = np.zeros(ACTION_DIM, dtype=np.float32)
+        full[self.dims] = action
+        return full
+
+    def restrict(self, full_action: np.ndarray) -> np.ndarray:
+        """The policy-space part of a 7-D action (e.g. a demo's)."""
+        return np.asarray(full_action, dtype=np.float32)[..., self.dims]
