@@ -44,10 +44,16 @@ class TaskConfig:
     images: bool = False  # add camera images to the observation
     cameras: list[str] = field(default_factory=lambda: ["front", "wrist"])  # cameras when images=true
     image_size: int = 128  # square image side [px]
+    action_dims: list[int] | None = None  # DoF the policy controls (indices into the 7-D action); None: all
+    state_keys: list[str] | None = None  # flat observation keys the learner uses as state; None: all
+    kwargs: dict = field(default_factory=dict)  # extra env constructor keywords (any gymnasium env)
 
     def env_kwargs(self) -> dict:
-        """Keyword arguments of the env constructor."""
+        """Keyword arguments of the env constructor: the interface's settings for robot_rl envs only."""
+        if not self.env_id.startswith("robot_rl/"):
+            return dict(self.kwargs)
         return {
+            **self.kwargs,
             "control_hz": self.control_hz,
             "physics_dt": self.physics_dt,
             "action_scale": tuple(self.action_scale),
@@ -75,10 +81,15 @@ def to_dataclass(schema: type, node: DictConfig, where: str):
     """Validate ``node`` against a dataclass ``schema`` and return the dataclass instance."""
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), node)
+        return OmegaConf.to_object(merged)
     except OmegaConfBaseException as err:
+        cause = err.__cause__ if isinstance(err.__cause__, ValueError) else None
+        if cause is not None:  # a dataclass __post_init__ check
+            raise ConfigError(f"bad {where} config: {cause}") from None
         valid = ", ".join(schema.__dataclass_fields__)
         raise ConfigError(f"bad {where} config: {err.msg}. Valid keys: {valid}") from None
-    return OmegaConf.to_object(merged)
+    except ValueError as err:
+        raise ConfigError(f"bad {where} config: {err}") from None
 
 
 def task_config(node: DictConfig) -> TaskConfig:

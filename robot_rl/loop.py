@@ -1,0 +1,250 @@
+"""The single-process training loop: collect with the current policy, learn at a fixed update-to-data
+ratio, evaluate deterministically, log, checkpoint, resume exactly.
+
+Works on any gymnasium env with Box or Dict observations (``robot_rl.obs.ObsSpec``); the project's
+tasks come through ``make_env``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from robot_rl.agents.sac import SACAgent, SACConfig
+from robot_rl.buffers import MixedBuffer, ReplayBuffer
+from robot_rl.checkpoint import load_checkpoint, save_checkpoint
+from robot_rl.data.layout import flatten_obs as flat_obs
+from robot_rl.metrics import MetricLogger, plot_learning_curve, write_eval_csv
+from robot_rl.obs import ObsSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    total_env_steps: int = 20_000  # env steps collected in total
+    warmup_steps: int = 0  # uniform-random actions before the policy acts
+    learning_starts: int = 256  # env steps before the first update (demos count as data too)
+    utd_ratio: int = 1  # critic updates per env step
+    batch_size: int = 256
+    online_ratio: float = 0.5  # RLPD symmetric sampling: share of each batch from online data
+    n_step: int = 1  # n-step returns
+    buffer_capacity: int = 100_000  # online replay frames
+    max_buffer_gb: float = 8.0  # refuse a buffer larger than this
+    demos: str | None = None  # HDF5 demos (robomimic layout) for the offline half of each batch
+    num_demos: int | None = None  # use the first N episodes of the file (None: all)
+    eval_every: int = 2_000  # env steps between evaluations (0: only at the end)
+    eval_episodes: int = 20  # deterministic episodes per evaluation
+    checkpoint_every: int = 10_000  # env steps between checkpoints (0: only at the end)
+    video_episodes: int = 2  # episodes in the final evaluation MP4 (0: none)
+    seed: int = 0
+    torch_threads: int = 2
+
+
+class Trainer:
+    """Owns env, agent and buffers for one run; ``run()`` trains to ``total_env_steps``."""
+
+    def __init__(
+        self,
+        make_env: Callable[..., gym.Env],
+        agent_cfg: SACConfig,
+        cfg: TrainConfig,
+        run_dir: str | Path,
+        *,
+        state_keys: list[str] | None = None,
+        demo_loader: Callable[[Callable[[int], ReplayBuffer], ObsSpec], ReplayBuffer] | None = None,
+        config_yaml: str = "",
+    ) -> None:
+        torch.set_num_threads(cfg.torch_threads)
+        torch.manual_seed(cfg.seed)
+        self.cfg, self.run_dir, self.config_yaml = cfg, Path(run_dir), config_yaml
+        self.make_env = make_env
+        self.env = make_env()
+        self.eval_env = make_env()
+        self.spec = ObsSpec.from_space(self.env.observation_space, state_keys)
+        action_dim = int(np.prod(self.env.action_space.shape))
+        self.agent = SACAgent(self.spec, action_dim, agent_cfg, seed=cfg.seed)
+        buffer_args = dict(n_step=cfg.n_step, gamma=agent_cfg.gamma, max_memory_gb=cfg.max_buffer_gb)
+        self.online = ReplayBuffer(self.spec.storage_spaces(), action_dim, cfg.buffer_capacity, **buffer_args)
+        self.offline: ReplayBuffer | None = None
+        if demo_loader is not None:
+            self.offline = demo_loader(
+                lambda capacity: ReplayBuffer(
+                    self.spec.storage_spaces(), action_dim, capacity, demos=True, **buffer_args
+                ),
+                self.spec,
+            )
+        self.replay = MixedBuffer(self.online, self.offline, cfg.online_ratio)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.env_steps = 0
+        self.episodes = 0
+        self.history: list[dict[str, float]] = []
+        self.logger = MetricLogger(self.run_dir)
+
+    # ------------------------------------------------------------------------------------------ state
+    def state(self) -> dict[str, Any]:
+        return {
+            "env_steps": self.env_steps,
+            "episodes": self.episodes,
+            "num_updates": self.agent.num_updates,
+            "numpy_rng": self.rng.bit_generator.state,
+            "torch_generator": self.agent.generator.get_state().tolist(),
+            "history": self.history,
+        }
+
+    def save(self, name: str) -> Path:
+        buffers = {"online": self.online}
+        return save_checkpoint(
+            self.run_dir / "checkpoints" / name,
+            self.agent,
+            self.agent.optimizers(),
+            buffers,
+            self.state(),
+            self.config_yaml,
+        )
+
+    def resume(self, path: str | Path) -> None:
+        """Restore weights, optimisers, online buffer, counters and RNGs (the demos are reloaded)."""
+        state = load_checkpoint(path, self.agent, self.agent.optimizers(), {"online": self.online})
+        self.env_steps, self.episodes = int(state["env_steps"]), int(state["episodes"])
+        self.agent.num_updates = int(state["num_updates"])
+        self.rng.bit_generator.state = state["numpy_rng"]
+        self.agent.generator.set_state(torch.tensor(state["torch_generator"], dtype=torch.uint8))
+        self.history = list(state["history"])
+        self.online.end_episode()  # the interrupted episode is not continued; a new one starts
+        log.info("resumed from %s at env step %d", path, self.env_steps)
+
+    # ------------------------------------------------------------------------------------------ loop
+    def run(self) -> dict[str, Any]:
+        cfg = self.cfg
+        obs, _ = self.env.reset(seed=cfg.seed * 100_003 + self.episodes)
+        episode_return, episode_len, metrics = 0.0, 0, {}
+        start_time, start_steps = time.time(), self.env_steps
+        bar = tqdm(
+            total=cfg.total_env_steps, initial=self.env_steps, desc="train", unit="step", dynamic_ncols=True
+        )
+        while self.env_steps < cfg.total_env_steps:
+            flat = flat_obs(obs)
+            if self.env_steps < cfg.warmup_steps:
+                action = self.rng.uniform(-1, 1, self.env.action_space.shape).astype(np.float32)
+            else:
+                action = self.agent.act(flat)
+            next_obs, reward, terminated, truncated, info = self.env.step(action)
+            self.online.add(flat, action, float(reward), flat_obs(next_obs), terminated, truncated)
+            self.env_steps += 1
+            episode_return += float(reward)
+            episode_len += 1
+            bar.update(1)
+
+            if self.env_steps >= cfg.learning_starts:
+                for _ in range(cfg.utd_ratio):
+                    metrics = self.agent.update(self.replay.sample(cfg.batch_size, self.rng))
+
+            if terminated or truncated:
+                self.episodes += 1
+                self.logger.log(
+                    {
+                        "rollout/return": episode_return,
+                        "rollout/length": episode_len,
+                        "rollout/success": float(info.get("success", False)),
+                    },
+                    self.env_steps,
+                )
+                episode_return, episode_len = 0.0, 0
+                obs, _ = self.env.reset(seed=cfg.seed * 100_003 + self.episodes)
+            else:
+                obs = next_obs
+
+            if metrics and self.env_steps % 250 == 0:
+                elapsed = max(time.time() - start_time, 1e-9)
+                metrics["time/sps"] = (self.env_steps - start_steps) / elapsed
+                metrics["time/utd_ratio"] = self.agent.num_updates / max(self.env_steps, 1)
+                self.logger.log(metrics, self.env_steps)
+            if cfg.eval_every and self.env_steps % cfg.eval_every == 0:
+                bar.set_postfix(success=f"{self.evaluate()['success_rate']:.2f}")
+            if cfg.checkpoint_every and self.env_steps % cfg.checkpoint_every == 0:
+                self.save(f"step_{self.env_steps:07d}")
+        bar.close()
+        return self.finish(time.time() - start_time)
+
+    def evaluate(
+        self, episodes: int | None = None, frames: list[np.ndarray] | None = None, log_history: bool = True
+    ) -> dict[str, float]:
+        """Deterministic policy over seeded episodes (seeds disjoint from training ones)."""
+        episodes = self.cfg.eval_episodes if episodes is None else episodes
+        successes, returns = [], []
+        for i in range(episodes):
+            obs, _ = self.eval_env.reset(seed=10_000_000 + i)
+            done, ret, info = False, 0.0, {"success": False}
+            while not done:
+                obs, reward, terminated, truncated, info = self.eval_env.step(
+                    self.agent.act(flat_obs(obs), True)
+                )
+                ret += float(reward)
+                done = terminated or truncated
+                if frames is not None:
+                    frames.append(self.eval_env.render())
+            successes.append(bool(info.get("success", False)))
+            returns.append(ret)
+        result = {
+            "env_steps": self.env_steps,
+            "success_rate": float(np.mean(successes)),
+            "return": float(np.mean(returns)),
+        }
+        if frames is None and log_history:
+            self.history.append(result)
+            self.logger.log(
+                {"eval/success_rate": result["success_rate"], "eval/return": result["return"]}, self.env_steps
+            )
+            log.info("eval at %d steps: success %.2f", self.env_steps, result["success_rate"])
+        return result
+
+    def finish(self, wall_s: float) -> dict[str, Any]:
+        if not self.history or self.history[-1]["env_steps"] != self.env_steps:
+            self.evaluate()
+        checkpoint = self.save("final")
+        curve = plot_learning_curve(self.run_dir / "learning_curve.png", self.history, f"{self.run_dir.name}")
+        write_eval_csv(self.run_dir / "eval.csv", self.history)
+        video = None
+        if self.cfg.video_episodes > 0:
+            video = self.record_video()
+        summary = {
+            "success_rate": self.history[-1]["success_rate"],
+            "env_steps": self.env_steps,
+            "wall_time_s": round(wall_s, 1),
+            "checkpoint": str(checkpoint),
+            "learning_curve": str(curve),
+            "video": str(video) if video else None,
+            "config": {"train": asdict(self.cfg), "agent": asdict(self.agent.cfg)},
+        }
+        (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+        self.logger.close()
+        return summary
+
+    def record_video(self) -> Path | None:
+        """MP4 of ``video_episodes`` deterministic episodes, or None if the env cannot render."""
+        from robot_rl.video import write_mp4
+
+        try:
+            video_env = self.make_env(render_mode="rgb_array")
+        except TypeError:
+            return None
+        frames: list[np.ndarray] = []
+        eval_env, self.eval_env = self.eval_env, video_env
+        try:
+            self.evaluate(self.cfg.video_episodes, frames)
+        finally:
+            self.eval_env = eval_env
+            video_env.close()
+        frames = [f for f in frames if f is not None]
+        return write_mp4(self.run_dir / "eval.mp4", frames, fps=10) if frames else None

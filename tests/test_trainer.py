@@ -1,0 +1,63 @@
+"""The single-process trainer on other envs: any gymnasium Box env, and images through the CNN path."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+
+from robot_rl.agents.sac import SACConfig
+from robot_rl.cli import main
+from robot_rl.loop import TrainConfig, Trainer
+
+
+def test_trainer_runs_on_a_plain_gymnasium_box_env(tmp_path) -> None:
+    cfg = TrainConfig(
+        total_env_steps=300, learning_starts=100, eval_every=0, eval_episodes=2, video_episodes=0
+    )
+    trainer = Trainer(
+        lambda render_mode=None: gym.make("Pendulum-v1", max_episode_steps=50),
+        SACConfig(num_critics=2, hidden_dims=[32, 32]),
+        cfg,
+        tmp_path,
+    )
+    summary = trainer.run()
+    assert summary["env_steps"] == 300 and trainer.agent.num_updates == 201
+    assert len(trainer.online) == 300
+
+
+def test_train_cli_with_cameras_stores_uint8_frames_and_resumes(tmp_path) -> None:
+    run = tmp_path / "run"
+    args = [
+        "train",
+        "task=pick_cube",
+        "task.images=true",
+        "task.image_size=32",
+        "train.total_env_steps=120",
+        "train.learning_starts=60",
+        "train.batch_size=16",
+        "train.num_demos=2",
+        "train.eval_every=0",
+        "train.eval_episodes=1",
+        "train.video_episodes=1",
+        "agent.num_critics=2",
+        "agent.hidden_dims=[32,32]",
+        f"run_dir={run}",
+    ]
+    assert main(args) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["env_steps"] == 120
+    assert (run / "learning_curve.png").is_file() and (run / "eval.mp4").is_file()
+    with np.load(run / "checkpoints" / "final" / "replay_online.npz") as replay:
+        assert replay["frames/images.front"].dtype == np.uint8
+        assert replay["frames/images.front"].shape[1:] == (32, 32, 3)
+    # resume continues from the saved step counter to the new total
+    resumed = tmp_path / "resumed"
+    assert (
+        main(
+            [*args[:-1], "train.total_env_steps=150", f"run_dir={resumed}", f"resume={run}/checkpoints/final"]
+        )
+        == 0
+    )
+    assert json.loads((resumed / "summary.json").read_text())["env_steps"] == 150
