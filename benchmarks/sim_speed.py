@@ -1,13 +1,15 @@
 """Simulation speed of PandaPickCube: raw ``mj_step``, our env (state / two 128 px cameras) and gym-hil's.
 
-Run from the repository root with the project venv (~2-4 min with the defaults, plus ~15 s the first time
-for gym-hil's venv)::
+Run from the repository root with the project venv (~2-3 min with the defaults, plus ~20 s the first time
+to build gym-hil's venv)::
 
     .venv/bin/python benchmarks/sim_speed.py --out benchmarks/results/sim_speed.json
 
 gym-hil is not a project dependency: it is pip-installed into its own venv (``--venv``) on first use, pinned
 to this interpreter's mujoco / gymnasium / numpy versions, and measured in a subprocess that runs this file
-with ``--worker gymhil`` and prints JSON. Env rates count resets (on terminated / truncated) in the time.
+with ``--worker gymhil`` and prints JSON. Env rates use uniform random actions from the action space and
+include the resets on terminated / truncated. The controller (our IK solve, gym-hil's ``opspace``) and our
+camera rendering are timed by wrapping those calls (< 1 us overhead per call).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,21 @@ def summary(values: list[float], **extra: Any) -> dict[str, Any]:
     return dict(median=statistics.median(values), min=min(values), max=max(values), runs=values, **extra)
 
 
+def time_calls(owner: Any, name: str) -> list[float]:
+    """Wrap ``owner.<name>`` so every call adds its duration [s] to the returned one-element accumulator."""
+    inner, spent = getattr(owner, name), [0.0]
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - t0
+
+    setattr(owner, name, timed)
+    return spent
+
+
 def raw_step_rate(env: Any, steps: int, repeats: int, seed: int) -> dict[str, Any]:
     """mj_step/s on the env's model and data after reset (one C call of ``nstep`` steps per repeat)."""
     import mujoco
@@ -56,55 +73,43 @@ def raw_step_rate(env: Any, steps: int, repeats: int, seed: int) -> dict[str, An
     return summary(rates, timestep_s=float(model.opt.timestep), nv=int(model.nv), ngeom=int(model.ngeom))
 
 
-def env_step_rate(
-    env: Any, steps: int, repeats: int, warmup: int, seed: int, clock: Callable[[], float] | None = None
-) -> dict[str, Any]:
-    """env.step/s with uniform random actions from the action space, resetting on terminated/truncated.
-
-    ``clock`` (optional) returns cumulative seconds spent in some part of the step; its share is reported.
-    """
+def env_step_rate(env: Any, steps: int, repeats: int, warmup: int, seed: int, spent: list[float]) -> dict:
+    """env.step/s over ``steps`` random-action steps per repeat; ``share`` = median fraction of ``spent``."""
     env.reset(seed=seed)
     env.action_space.seed(seed)
     for _ in range(warmup):
-        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-        if terminated or truncated:
+        if any(env.step(env.action_space.sample())[2:4]):
             env.reset()
     rates, shares, resets = [], [], 0
     for _ in range(repeats):
-        c0, t0 = clock() if clock else 0.0, time.perf_counter()
+        s0, t0 = spent[0], time.perf_counter()
         for _ in range(steps):
-            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-            if terminated or truncated:
+            if any(env.step(env.action_space.sample())[2:4]):  # terminated or truncated
                 env.reset()
                 resets += 1
         elapsed = time.perf_counter() - t0
         rates.append(steps / elapsed)
-        shares.append((clock() - c0) / elapsed if clock else 0.0)
-    return summary(rates, steps=steps, repeats=repeats, resets=resets, clock_share=statistics.median(shares))
+        shares.append((spent[0] - s0) / elapsed)
+    return summary(rates, steps=steps, resets=resets, share=statistics.median(shares))
 
 
 def versions() -> dict[str, str]:
-    import gymnasium
-    import mujoco
-    import numpy
-
-    v = platform.python_version(), mujoco.__version__, gymnasium.__version__, numpy.__version__
-    return dict(zip(("python", "mujoco", "gymnasium", "numpy"), v, strict=True))
+    return {"python": platform.python_version(), **{p: version(p) for p in ("mujoco", "gymnasium", "numpy")}}
 
 
 def worker_gymhil(args: argparse.Namespace) -> None:
     """Runs inside gym-hil's venv; prints one JSON line on stdout."""
-    from importlib.metadata import version
-
     import gym_hil  # noqa: F401  (registers the gym_hil/* ids)
+    import gym_hil.mujoco_gym_env as hil_env
     import gymnasium as gym
 
+    osc = time_calls(hil_env, "opspace")  # the Python operational-space controller, called every substep
     env = gym.make(GYMHIL_ID)
-    progress(f"gym-hil {GYMHIL_ID}: {args.repeats} x {args.steps_gymhil} steps")
-    result = env_step_rate(env, args.steps_gymhil, args.repeats, args.warmup, args.seed)
+    progress(f"gym-hil {GYMHIL_ID} state obs: {args.repeats} x {args.steps_gymhil} steps")
+    result = env_step_rate(env, args.steps_gymhil, args.repeats, args.warmup, args.seed, osc)
     base = env.unwrapped
     result["substeps"] = int(getattr(base, "_n_substeps", round(base.control_dt / base.physics_dt)))
-    progress("gym-hil raw mj_step")
+    progress(f"gym-hil raw mj_step: {args.repeats} x {args.raw_steps} steps")
     raw = raw_step_rate(env, args.raw_steps, args.repeats, args.seed)
     env.close()
     print(json.dumps({"env": result, "raw": raw, "versions": {**versions(), "gym-hil": version("gym-hil")}}))
@@ -130,13 +135,8 @@ def ensure_gymhil_venv(venv: Path, requirements: list[str]) -> Path:
     return python
 
 
-def run_gymhil(args: argparse.Namespace) -> dict[str, Any]:
-    import gymnasium
-    import mujoco
-    import numpy
-
-    pins = [f"gym-hil=={args.gymhil_version}", f"mujoco=={mujoco.__version__}"]
-    pins += [f"gymnasium=={gymnasium.__version__}", f"numpy=={numpy.__version__}"]
+def run_gymhil(args: argparse.Namespace, ours: dict[str, str]) -> dict[str, Any]:
+    pins = [f"gym-hil=={args.gymhil_version}"] + [f"{k}=={ours[k]}" for k in ("mujoco", "gymnasium", "numpy")]
     python = ensure_gymhil_venv(args.venv.resolve(), pins)
     cmd = [str(python), str(Path(__file__).resolve()), "--worker", "gymhil", "--seed", str(args.seed)]
     cmd += ["--steps-gymhil", str(args.steps_gymhil), "--repeats", str(args.repeats)]
@@ -162,49 +162,33 @@ def measure_ours(args: argparse.Namespace) -> dict[str, Any]:
 
     progress(f"ours {OURS_ID} state obs: {args.repeats} x {args.steps_ours} steps")
     env = gym.make(OURS_ID)
-    state = env_step_rate(env, args.steps_ours, args.repeats, args.warmup, args.seed)
+    ik = time_calls(env.unwrapped.controller, "solve")  # differential IK, once per control step
+    state = env_step_rate(env, args.steps_ours, args.repeats, args.warmup, args.seed, ik)
     state["substeps"] = int(env.unwrapped.substeps)
     env.close()
 
     progress(f"ours {OURS_ID} images=True image_size=128: {args.repeats} x {args.steps_images} steps")
     env = gym.make(OURS_ID, images=True, image_size=128)
-    base, render_s = env.unwrapped, [0.0]
-    render_camera = base.render_camera
+    render = time_calls(env.unwrapped, "render_camera")
+    cams = {name: list(img.shape) for name, img in env.reset(seed=args.seed)[0]["images"].items()}
+    r = env_step_rate(env, args.steps_images, args.repeats, args.warmup, args.seed, render)
+    images = summary([1e3 / x for x in r["runs"]], cameras=cams, share=r["share"], resets=r["resets"])
+    try:  # the renderer's EGL context is current after a render
+        from OpenGL import GL
 
-    def timed_render(camera: str, size: int) -> Any:
-        t0 = time.perf_counter()
-        img = render_camera(camera, size)
-        render_s[0] += time.perf_counter() - t0
-        return img
-
-    base.render_camera = timed_render  # instance attribute: counts the time spent in rendering
-    obs, _ = env.reset(seed=args.seed)
-    cams = {name: list(img.shape) for name, img in obs["images"].items()}
-    r = env_step_rate(env, args.steps_images, args.repeats, args.warmup, args.seed, clock=lambda: render_s[0])
-    ms = [1e3 / x for x in r["runs"]]
-    images = summary(ms, cameras=cams, render_fraction=r["clock_share"], resets=r["resets"])
-    images["gl_renderer"] = gl_renderer()
+        images["gl"] = " / ".join(GL.glGetString(k).decode() for k in (GL.GL_RENDERER, GL.GL_VERSION))
+    except Exception as exc:  # informational only
+        images["gl"] = f"unknown ({exc!r})"
     env.close()
     return {"raw": raw, "state": state, "images": images}
 
 
-def gl_renderer() -> str:
-    try:
-        from OpenGL import GL
-
-        return " / ".join(GL.glGetString(k).decode() for k in (GL.GL_RENDERER, GL.GL_VERSION))
-    except Exception as exc:  # informational only
-        return f"unknown ({exc.__class__.__name__})"
-
-
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": cpu, "cores": cores, "platform": platform.platform(), "mujoco_gl": os.environ["MUJOCO_GL"]}
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next(
+        (ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), platform.processor()
+    )
+    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "platform": platform.platform()}
 
 
 def report(res: dict[str, Any]) -> str:
@@ -214,29 +198,28 @@ def report(res: dict[str, Any]) -> str:
     def rate(name: str, r: dict[str, Any], note: str) -> None:
         rows.append((name, f"{r['median']:,.0f} steps/s", f"{r['min']:,.0f}-{r['max']:,.0f}", note))
 
-    def physics(env: dict[str, Any], raw: dict[str, Any]) -> str:
-        share = env["substeps"] / raw["median"] * env["median"]
-        return f"{env['substeps']} substeps/step; physics ~{share:.0%}"
+    def split(env: dict[str, Any], raw: dict[str, Any], ctrl: str) -> str:
+        physics = env["substeps"] / raw["median"] * env["median"]
+        return f"{env['substeps']} substeps/step; physics ~{physics:.0%}, {ctrl} {env['share']:.0%}"
 
     for name, r in [("ours", ours["raw"]), ("gym-hil", hil["raw"] if hil else None)]:
         if r:
             note = f"dt {r['timestep_s'] * 1e3:g} ms, {r['ngeom']} geoms, nv {r['nv']}"
             rate(f"raw mj_step, {name}", r, note)
-    rate("env step, ours (state obs)", ours["state"], physics(ours["state"], ours["raw"]))
+    rate("env step, ours (state obs)", ours["state"], split(ours["state"], ours["raw"], "IK"))
     if hil:
-        rate("env step, gym-hil (state obs)", hil["env"], physics(hil["env"], hil["raw"]))
+        rate("env step, gym-hil (state obs)", hil["env"], split(hil["env"], hil["raw"], "OSC"))
         ratio = res["ratio_ours_over_gymhil"]
-        rows.append(
-            ("ratio ours / gym-hil", f"{ratio:.1f}x", "", "meets >= 10x" if ratio >= 10 else "BELOW 10x")
-        )
+        verdict = "meets >= 10x" if ratio >= 10 else "BELOW 10x"
+        rows.append(("ratio ours / gym-hil", f"{ratio:.1f}x", "", verdict))
     img = ours["images"]
-    spread, note = f"{img['min']:.2f}-{img['max']:.2f}", f"rendering {img['render_fraction']:.0%}"
+    spread, note = f"{img['min']:.2f}-{img['max']:.2f}", f"rendering {img['share']:.0%}"
     rows.append(("env step, ours, 2 x 128x128 cams", f"{img['median']:.2f} ms/step", spread, note))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     lines.append(f"\nMachine: {m['cpu']}, {m['cores']} cores; " + ", ".join(f"{k} {x}" for k, x in v.items()))
-    lines.append(f"GL: {img['gl_renderer']}")
+    lines.append(f"GL: {img['gl']}")
     if hil:
         lines.append("gym-hil venv: " + ", ".join(f"{k} {x}" for k, x in hil["versions"].items()))
     return "\n".join(lines)
@@ -247,8 +230,8 @@ FLAGS: list[tuple[str, type, Any, str]] = [
     ("--repeats", int, 5, "timed repeats per measurement; the median is reported"),
     ("--warmup", int, 50, "untimed env steps before timing each env"),
     ("--raw-steps", int, 50_000, "mj_step calls per repeat for the raw physics rate"),
-    ("--steps-ours", int, 5_000, "env steps per repeat: ours, state observations"),
-    ("--steps-gymhil", int, 2_000, "env steps per repeat: gym-hil, state observations"),
+    ("--steps-ours", int, 10_000, "env steps per repeat: ours, state observations"),
+    ("--steps-gymhil", int, 3_000, "env steps per repeat: gym-hil, state observations"),
     ("--steps-images", int, 1_000, "env steps per repeat: ours, two 128x128 cameras (front, wrist)"),
     ("--seed", int, 0, "seed of the first reset and of the random-action sampler"),
     ("--venv", Path, REPO / "benchmarks/.venv-gymhil", "gym-hil's own venv (created on first use)"),
@@ -273,15 +256,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.worker == "gymhil":
-        worker_gymhil(args)
-        return
+        return worker_gymhil(args)
     started = datetime.datetime.now().astimezone()
     res: dict[str, Any] = {"date": started.isoformat(timespec="seconds"), "command": " ".join(sys.argv)}
-    res |= {"machine": machine(), "versions": versions()}
+    res |= {"machine": machine(), "versions": versions(), "mujoco_gl": os.environ["MUJOCO_GL"]}
     res["settings"] = {k: str(v) for k, v in vars(args).items()}
     res["ours"] = measure_ours(args)
     if not args.skip_gymhil:
-        res["gymhil"] = run_gymhil(args)
+        res["gymhil"] = run_gymhil(args, res["versions"])
         res["ratio_ours_over_gymhil"] = res["ours"]["state"]["median"] / res["gymhil"]["env"]["median"]
     res["wall_s"] = round((datetime.datetime.now().astimezone() - started).total_seconds(), 1)
     print(report(res))

@@ -12,11 +12,23 @@ import sys
 
 from omegaconf import OmegaConf
 
+from robot_rl.checkpoint import CheckpointError
 from robot_rl.config import ConfigError, load_config
+from robot_rl.data.layout import DatasetError
 
 #: command -> (module in robot_rl.commands with run(cfg), config name, one-line summary)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "train": ("train", "train", "train SAC/RLPD on a task in one process (curves, video, checkpoints)"),
+    "eval": ("eval", "eval", "evaluate a checkpoint: success rate over seeded episodes and an MP4"),
+    "keys": ("keys", "keys", "make CURVE key pairs that encrypt and authenticate actor/learner traffic"),
     "view": ("view", "view", "watch the scripted expert on a task: a window, or an MP4 when headless"),
+    "collect-demos": (
+        "collect_demos",
+        "collect_demos",
+        "record scripted-expert demonstrations to HDF5 (robomimic layout)",
+    ),
+    # Takes a launch file and name:=value launch arguments, not Hydra overrides (see main()).
+    "launch": ("launch", "", "run a ROS 2 YAML launch file (launch/*.launch.yaml) as `ros2 launch` would"),
 }
 
 USAGE = """usage: robot-rl <command> [key=value ...] [--help]
@@ -44,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"robot-rl: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
         return 2
+    if command == "launch":
+        return importlib.import_module("robot_rl.commands.launch").main(args)
     module_name, config_name, summary = COMMANDS[command]
     module = importlib.import_module(f"robot_rl.commands.{module_name}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -55,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             print(OmegaConf.to_yaml(cfg))
             return 0
         return int(module.run(load_config(config_name, args)) or 0)
-    except ConfigError as err:
+    except (ConfigError, DatasetError, CheckpointError, FileNotFoundError) as err:
+        # Errors a user can cause end in one message naming the cause and the fix, not a traceback.
         print(f"robot-rl {command}: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -30,7 +30,7 @@ def run(cfg: DictConfig) -> int:
 
     interactive = _has_display() if cfg.interactive == "auto" else bool(cfg.interactive)
     env = make_env(task, render_mode=None if interactive else "rgb_array", render_size=int(cfg.video_size))
-    expert = make_expert(task.expert, env.unwrapped.action_scale)
+    expert = make_expert(task.expert, env.unwrapped.action_scale, task.action_dims)
     try:
         if interactive:
             return _run_viewer(env, expert, cfg)
