@@ -24,6 +24,7 @@ SPACE = gym.spaces.Dict(
 
 
 def make_agent(seed: int = 0, **overrides) -> tuple[SACAgent, ObsSpec]:
+    torch.manual_seed(seed)  # network init uses the global RNG: independent of test order
     spec = ObsSpec.from_space(SPACE)
     cfg = SACConfig(num_critics=4, hidden_dims=[32, 32], image_feature_dim=8, **overrides)
     return SACAgent(spec, 2, cfg, seed=seed), spec
@@ -129,19 +130,19 @@ def test_deterministic_act_is_repeatable_and_bounded() -> None:
 
 
 def test_bc_term_pulls_policy_mean_towards_demo_actions() -> None:
-    agent, spec = make_agent(bc_weight=10.0, augment_pad=0)
+    agent, spec = make_agent(bc_weight=10.0, augment_pad=0, actor_lr=1e-3)
     buffer = filled_buffer(spec)
     buffer.demos = True
     batch = buffer.sample(32, np.random.default_rng(0))
     target = torch.full_like(batch.actions, 0.5)
     batch = dataclasses.replace(batch, actions=target)
     first = agent.update(batch)["train/bc_loss"]
-    for _ in range(100):
+    for _ in range(150):
         last = agent.update(batch)["train/bc_loss"]
     features = agent.critic.encoder(batch.obs)
     mean_action, _ = agent.actor(features.detach(), deterministic=True)
-    assert last < 0.2 * first
-    assert torch.allclose(mean_action, target, atol=0.3)
+    assert last < 0.1 * first
+    assert torch.allclose(mean_action, target, atol=0.15)
 
 
 def test_pretrained_encoder_loads_from_a_local_file_and_can_be_frozen(tmp_path) -> None:
