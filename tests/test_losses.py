@@ -70,3 +70,9 @@ def test_polyak_update() -> None:
 def test_bc_loss_is_summed_squared_error_averaged_over_batch() -> None:
     out = losses.bc_loss(torch.tensor([[0.0, 1.0], [1.0, 1.0]]), torch.tensor([[1.0, 1.0], [1.0, -1.0]]))
     assert torch.isclose(out, torch.tensor((1.0 + 4.0) / 2))
+
+
+def test_gripper_commands_map_to_open_stay_close_indices() -> None:
+    from robot_rl.agents.gripper_critic import command_to_index
+
+    assert command_to_index(torch.tensor([-1.0, -0.9, 0.0, 0.2, 0.7, 1.0])).tolist() == [0, 0, 1, 1, 2, 2]

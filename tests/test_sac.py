@@ -160,3 +160,46 @@ def test_pretrained_encoder_loads_from_a_local_file_and_can_be_frozen(tmp_path) 
         assert torch.equal(v, before[k]), "a frozen encoder changed"
     with pytest.raises(FileNotFoundError, match="local files"):
         make_agent(pretrained_encoder=str(tmp_path / "missing.safetensors"))
+
+
+def test_gripper_critic_picks_discrete_commands_and_learns_the_rewarded_one() -> None:
+    """One-step episodes where only 'close' (+1) is rewarded: the DQN must come to prefer it."""
+    agent, spec = make_agent(gripper_critic=True, gripper_epsilon=0.0, augment_pad=0)
+    assert agent.actor.net[-1].out_features == 2 * 1  # SAC handles only the non-gripper dim
+    buffer = ReplayBuffer(spec.storage_spaces(), 2, capacity=200, n_step=1, gamma=0.9)
+    rng = np.random.default_rng(0)
+    for t in range(120):
+        obs = {
+            "state.pos": rng.uniform(-1, 1, 3).astype(np.float32),
+            "images.front": np.zeros((32, 32, 3), np.uint8),
+        }
+        command = [-1.0, 0.0, 1.0][t % 3]
+        buffer.add(obs, np.array([0.0, command]), float(command == 1.0), obs, True, False)
+    action = agent.act(obs, deterministic=True)
+    assert action.shape == (2,) and action[1] in (-1.0, 0.0, 1.0)
+    for _ in range(150):
+        metrics = agent.update(buffer.sample(32, rng))
+    assert "train/gripper_critic_loss" in metrics and "gripper" in agent.optimizers()
+    assert all(agent.act(obs, deterministic=True)[1] == 1.0 for _ in range(3))
+
+
+def test_gripper_stay_repeats_the_last_command() -> None:
+    from robot_rl.envs.wrappers import GripperStay
+
+    class Recorder(gym.Env):
+        observation_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+        action_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+        sent: list[float] = []
+
+        def reset(self, *, seed=None, options=None):
+            return np.zeros(1, np.float32), {}
+
+        def step(self, action):
+            self.sent.append(float(action[-1]))
+            return np.zeros(1, np.float32), 0.0, False, False, {}
+
+    env = GripperStay(Recorder())
+    env.reset()
+    for command in (0.0, 1.0, 0.0, 0.0, -1.0, 0.0):
+        env.step(np.array([0.0, command], np.float32))
+    assert env.unwrapped.sent == [-1.0, 1.0, 1.0, 1.0, -1.0, -1.0]

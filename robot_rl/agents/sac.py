@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from robot_rl import losses
+from robot_rl.agents.gripper_critic import GripperCritic
 from robot_rl.buffers import Batch
 from robot_rl.networks import ImageEncoder, ensemble_mlp, mlp, random_shift
 from robot_rl.obs import ObsSpec
@@ -49,6 +50,8 @@ class SACConfig:
     bc_weight: float = 0.0  # weight of a behaviour-cloning term on demo samples in the actor loss (0: off)
     pretrained_encoder: str | None = None  # local safetensors file with ImageEncoder weights (no download)
     freeze_encoder: bool = False  # keep the (pretrained) image encoder fixed
+    gripper_critic: bool = False  # HIL-SERL: the last action dim is a DQN's {open, stay, close} choice
+    gripper_epsilon: float = 0.1  # exploration of the gripper critic while collecting
 
     def __post_init__(self) -> None:
         if not 1 <= self.num_min_critics <= self.num_critics:
@@ -141,15 +144,23 @@ class SACAgent(nn.Module):
     def __init__(self, spec: ObsSpec, action_dim: int, cfg: SACConfig, seed: int = 0) -> None:
         super().__init__()
         self.cfg, self.spec, self.action_dim = cfg, spec, action_dim
-        self.critic = Critic(spec, action_dim, cfg)
+        # With a gripper critic, SAC handles every dim but the last (the gripper), which the DQN picks.
+        self.continuous_dim = action_dim - 1 if cfg.gripper_critic else action_dim
+        self.critic = Critic(spec, self.continuous_dim, cfg)
         if cfg.pretrained_encoder:
             load_encoder_weights(self.critic.encoder, cfg.pretrained_encoder)
         if cfg.freeze_encoder:
             self.critic.encoder.requires_grad_(False)
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
-        self.actor = Actor(self.critic.encoder.out_dim, action_dim, cfg.hidden_dims, cfg.actor_layer_norm)
+        features = self.critic.encoder.out_dim
+        self.actor = Actor(features, self.continuous_dim, cfg.hidden_dims, cfg.actor_layer_norm)
+        self.gripper = (
+            GripperCritic(features, cfg.hidden_dims, cfg.critic_lr, cfg.tau, cfg.gripper_epsilon)
+            if cfg.gripper_critic
+            else None
+        )
         self.log_alpha = nn.Parameter(torch.tensor(float(np.log(cfg.init_temperature))))
-        self.target_entropy = cfg.target_entropy_per_dim * action_dim
+        self.target_entropy = cfg.target_entropy_per_dim * self.continuous_dim
         trainable = [p for p in self.critic.parameters() if p.requires_grad]
         self.critic_opt = torch.optim.Adam(trainable, lr=cfg.critic_lr)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.actor_lr)
@@ -162,7 +173,10 @@ class SACAgent(nn.Module):
         return float(self.log_alpha.detach().exp())
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"critic": self.critic_opt, "actor": self.actor_opt, "temperature": self.temperature_opt}
+        optimizers = {"critic": self.critic_opt, "actor": self.actor_opt, "temperature": self.temperature_opt}
+        if self.gripper is not None:
+            optimizers["gripper"] = self.gripper.optimizer
+        return optimizers
 
     # ------------------------------------------------------------------------------------------ acting
     @torch.no_grad()
@@ -173,6 +187,9 @@ class SACAgent(nn.Module):
         }
         features = self.critic.encoder(batch)
         action, _ = self.actor(features, deterministic, self.generator)
+        if self.gripper is not None:
+            command = self.gripper.command(features, deterministic, self.generator)
+            action = torch.cat([action, command[:, None]], dim=-1)
         return action[0].numpy()
 
     # ------------------------------------------------------------------------------------------ learning
@@ -210,14 +227,20 @@ class SACAgent(nn.Module):
                 next_log_prob if cfg.backup_entropy else None,
                 self.alpha,
             )
-        q = self.critic.forward_features(self.critic.encoder(obs), batch.actions)
+        features = self.critic.encoder(obs)
+        q = self.critic.forward_features(features, batch.actions[:, : self.continuous_dim])
         loss = losses.critic_loss(q, target)
         self.critic_opt.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = self._clip(self.critic)
         self.critic_opt.step()
         losses.polyak_update(self.target_critic, self.critic, cfg.tau)
-        return {
+        metrics = {}
+        if self.gripper is not None:
+            metrics = self.gripper.update(
+                features.detach(), batch.actions[:, -1], batch.rewards, batch.discounts, next_features
+            )
+        return metrics | {
             "train/critic_loss": loss.item(),
             "train/q_mean": q.mean().item(),
             "train/target_mean": target.mean().item(),
@@ -237,7 +260,7 @@ class SACAgent(nn.Module):
             # Optional demo regulariser (SAC+BC in the manner of Nair et al. 2018): the policy mean on
             # demo states is pulled towards the demonstrated action.
             mean_action, _ = self.actor(features[batch.from_demos], deterministic=True)
-            bc = losses.bc_loss(mean_action, batch.actions[batch.from_demos])
+            bc = losses.bc_loss(mean_action, batch.actions[batch.from_demos][:, : self.continuous_dim])
             loss = loss + self.cfg.bc_weight * bc
         self.actor_opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -35,9 +35,10 @@ def run(cfg: DictConfig) -> int:
     train.eval_episodes, train.video_episodes = int(cfg.episodes), int(cfg.video_episodes)
     train.demos = None
     out_dir = Path(cfg.out_dir) if cfg.out_dir else checkpoint.parent.parent / f"eval_{checkpoint.name}"
+    agent_cfg: SACConfig = to_dataclass(SACConfig, run_cfg.agent, "agent")
     trainer = Trainer(
-        partial(make_env, task),
-        to_dataclass(SACConfig, run_cfg.agent, "agent"),
+        partial(make_env, task, gripper_stay=agent_cfg.gripper_critic),
+        agent_cfg,
         train,
         out_dir,
         state_keys=task.state_keys,

@@ -75,7 +75,7 @@ def run(cfg: DictConfig) -> int:
     if demos is not None:
         loader = partial(_load_demos, demos, task.action_dims, train.num_demos)
     trainer = Trainer(
-        partial(make_env, task),
+        partial(make_env, task, gripper_stay=agent_cfg.gripper_critic),
         agent_cfg,
         train,
         run_dir,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 import numpy as np
 
@@ -35,3 +37,25 @@ class RestrictDoF(gym.ActionWrapper):
     def restrict(self, full_action: np.ndarray) -> np.ndarray:
         """The policy-space part of a 7-D action (e.g. a demo's)."""
         return np.asarray(full_action, dtype=np.float32)[..., self.dims]
+
+
+class GripperStay(gym.Wrapper):
+    """Discrete gripper commands for HIL-SERL's gripper critic: the last action entry is -1 open,
+    0 stay (repeat the last command sent), +1 close. Episodes start with the gripper open."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.last_command = -1.0
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        self.last_command = -1.0
+        return self.env.reset(**kwargs)
+
+    def step(self, action: np.ndarray) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        action = np.array(action, dtype=np.float32, copy=True)
+        if action[-1] > 0.5:
+            self.last_command = 1.0
+        elif action[-1] < -0.5:
+            self.last_command = -1.0
+        action[-1] = self.last_command
+        return self.env.step(action)
