@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import mujoco
 import numpy as np
 
 from robot_rl.envs.interface import (
+    ArmEnv,
     ArmEnvSettings,
     base_info,
     check_action,
@@ -39,13 +39,12 @@ FINGER_OPEN_M = 0.04  # per finger
 RAMP_CHUNKS = 4
 
 
-class PandaMujocoEnv(gym.Env):
+class PandaMujocoEnv(ArmEnv):
     """Base class: arm, gripper, controller, observations, cameras. Subclasses define the task.
 
     Subclasses set ``scene_file`` and implement ``_reset_task``, ``_privileged`` and ``_evaluate``.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
     scene_file: str = ""
     privileged_parts: dict[str, int] = {}
     #: TCP target box [m] in the base frame; tasks override it.
@@ -128,11 +127,6 @@ class PandaMujocoEnv(gym.Env):
             mujoco.mj_step(self.model, self.data, nstep=n)
         reward, terminated, info = step_outcome(self, *self._evaluate())
         return self._observation(), reward, terminated, False, info
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode != "rgb_array":
-            return None
-        return self.render_camera("front", self.render_size)
 
     def close(self) -> None:
         for renderer in self._renderers.values():

@@ -7,15 +7,14 @@ shifted variant) are applied on top.
 from __future__ import annotations
 
 import json
-from functools import partial
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from robot_rl.agents.sac import SACConfig
+from robot_rl.commands.train import make_trainer
 from robot_rl.config import ConfigError, task_config, to_dataclass
-from robot_rl.envs.make import make_env
-from robot_rl.loop import TrainConfig, Trainer
+from robot_rl.loop import TrainConfig
 
 
 def run(cfg: DictConfig) -> int:
@@ -35,14 +34,7 @@ def run(cfg: DictConfig) -> int:
     train.eval_episodes, train.video_episodes = int(cfg.episodes), int(cfg.video_episodes)
     train.demos = None
     out_dir = Path(cfg.out_dir) if cfg.out_dir else checkpoint.parent.parent / f"eval_{checkpoint.name}"
-    agent_cfg: SACConfig = to_dataclass(SACConfig, run_cfg.agent, "agent")
-    trainer = Trainer(
-        partial(make_env, task, gripper_stay=agent_cfg.gripper_critic),
-        agent_cfg,
-        train,
-        out_dir,
-        state_keys=task.state_keys,
-    )
+    trainer = make_trainer(task, to_dataclass(SACConfig, run_cfg.agent, "agent"), train, out_dir)
     trainer.agent.eval()
     trainer.resume(checkpoint)
     result = trainer.evaluate(log_history=False)

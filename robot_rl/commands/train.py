@@ -14,6 +14,7 @@ import logging
 import subprocess
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -60,6 +61,14 @@ def resolve_demos(task: TaskConfig, train: TrainConfig, run_dir: Path) -> str | 
     return str(path)
 
 
+def make_trainer(
+    task: TaskConfig, agent_cfg: SACConfig, train: TrainConfig, run_dir: Path, **kwargs: Any
+) -> Trainer:
+    """The single-process trainer for a task (used by train and eval)."""
+    env_factory = partial(make_env, task, gripper_stay=agent_cfg.gripper_critic)
+    return Trainer(env_factory, agent_cfg, train, run_dir, state_keys=task.state_keys, **kwargs)
+
+
 def run(cfg: DictConfig) -> int:
     task = task_config(cfg.task)
     agent_cfg: SACConfig = to_dataclass(SACConfig, cfg.agent, "agent")
@@ -74,15 +83,7 @@ def run(cfg: DictConfig) -> int:
     loader = None
     if demos is not None:
         loader = partial(_load_demos, demos, task.action_dims, train.num_demos)
-    trainer = Trainer(
-        partial(make_env, task, gripper_stay=agent_cfg.gripper_critic),
-        agent_cfg,
-        train,
-        run_dir,
-        state_keys=task.state_keys,
-        demo_loader=loader,
-        config_yaml=config_yaml,
-    )
+    trainer = make_trainer(task, agent_cfg, train, run_dir, demo_loader=loader, config_yaml=config_yaml)
     if cfg.resume:
         trainer.resume(cfg.resume)
     summary = trainer.run()

@@ -157,3 +157,19 @@ def step_outcome(
     info = base_info(success)
     info.update(terms)
     return reward, bool(success and settings_env.terminate_on_success), info
+
+
+class ArmEnv(gym.Env):
+    """Base of the simulated arms: ``render()`` shows the ``front`` camera (subclasses define
+    ``render_camera(camera, size)``); ``ArmEnvSettings.apply`` sets the attributes it reads."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    render_size: int = 480
+
+    def render_camera(self, camera: str, size: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode != "rgb_array":
+            return None
+        return self.render_camera("front", self.render_size)

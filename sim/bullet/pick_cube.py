@@ -26,12 +26,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import pybullet as p
 import pybullet_data
 
 from robot_rl.envs.interface import (
+    ArmEnv,
     ArmEnvSettings,
     base_info,
     check_action,
@@ -88,10 +88,9 @@ def load_panda(client: int) -> int:
         os.unlink(path)
 
 
-class PandaPickCubeBulletEnv(gym.Env):
+class PandaPickCubeBulletEnv(ArmEnv):
     """Franka Panda picking a cube in PyBullet (DIRECT mode, private physics clients per env)."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
     privileged_parts = {"cube_pos": 3, "cube_quat": 4}
 
     def __init__(self, **settings: Any) -> None:
@@ -183,11 +182,6 @@ class PandaPickCubeBulletEnv(gym.Env):
             p.stepSimulation(physicsClientId=self._cid)
         reward, terminated, info = step_outcome(self, *self._evaluate())
         return self._observation(), reward, terminated, False, info
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode != "rgb_array":
-            return None
-        return self.render_camera("front", self.render_size)
 
     def close(self) -> None:
         for cid in (self._cid, self._ik_cid):
