@@ -1,6 +1,7 @@
 # robot_rl — the README's commands. `make train` and `make test` build .venv on first use.
 #
-#   make train    train PandaPickCube (simulation, headless) and write curves, video, checkpoints
+#   make train    train PandaPickCube headless: actor + learner nodes over ZeroMQ, from launch/sim_train.launch.yaml
+#   make train-local   the same training in one process (robot-rl train), the fast path for experiments
 #   make test     run the test suite
 #   make view     render the scripted expert on a task to an MP4 (TASK=pick_cube|peg_insert|pick_cube_bullet)
 #   make lint     ruff
@@ -19,7 +20,7 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
 export ROS_DOMAIN_ID ?= $(shell $(PYTHON) -c 'import random; print(random.randint(1, 100))')
 export AMENT_PREFIX_PATH := $(CURDIR)/$(VENV)$(if $(AMENT_PREFIX_PATH),:$(AMENT_PREFIX_PATH))
 
-.PHONY: venv train test view lint clean
+.PHONY: venv train train-local test view lint clean
 
 venv: $(STAMP)
 
@@ -35,6 +36,9 @@ $(STAMP): requirements.txt requirements-ros.txt setup.py
 	touch $(STAMP)
 
 train: $(STAMP)
+	$(BIN)/robot-rl launch launch/sim_train.launch.yaml task:=$(TASK) overrides:="$(ARGS)"
+
+train-local: $(STAMP)
 	$(BIN)/robot-rl train task=$(TASK) $(ARGS)
 
 test: $(STAMP)

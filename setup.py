@@ -46,6 +46,8 @@ setup(
     entry_points={
         "console_scripts": [
             "robot-rl = robot_rl.cli:main",
+            "learner_node = robot_rl.nodes.learner_node:main",
+            "actor_node = robot_rl.nodes.actor_node:main",
         ],
     },
 )

@@ -131,7 +131,7 @@ class Trainer:
         episode_return, episode_len, metrics = 0.0, 0, {}
         start_time, start_steps = time.time(), self.env_steps
         bar = tqdm(
-            total=cfg.total_env_steps, initial=self.env_steps, desc="train", unit="step", dynamic_ncols=True
+            total=cfg.total_env_steps, initial=self.env_steps, desc="train", unit="step", mininterval=1.0
         )
         while self.env_steps < cfg.total_env_steps:
             flat = flat_obs(obs)

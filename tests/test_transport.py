@@ -69,7 +69,7 @@ def test_killed_actor_loses_nothing_it_sent_and_a_restarted_one_gets_the_latest_
     received: list[int] = []
 
     def pump() -> None:
-        for _, items in server.poll(0.01):
+        for _, _, items in server.poll(0.01):
             received.extend(int(t["obs"]["state"][0]) for t in items)
 
     status_file = tmp_path / "actor.json"
@@ -174,7 +174,7 @@ def test_with_curve_a_client_without_the_key_gets_nothing(tmp_path) -> None:
             client.flush()
 
         def pump() -> None:
-            received.extend(name for name, _ in server.poll(0.01))
+            received.extend(name for name, _, _ in server.poll(0.01))
             for client in (good, rogue, plain):
                 client.poll()
 

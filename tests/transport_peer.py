@@ -50,7 +50,7 @@ def run_learner(args: argparse.Namespace) -> None:
     server = LearnerServer(args.endpoint)
     with open(args.file, "a") as log:
         while True:
-            for _, items in server.poll(0.05):
+            for _, _, items in server.poll(0.05):
                 log.write("".join(f"{int(t['obs']['state'][0])}\n" for t in items))
                 log.flush()
 

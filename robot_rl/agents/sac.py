@@ -179,6 +179,23 @@ class SACAgent(nn.Module):
         return optimizers
 
     # ------------------------------------------------------------------------------------------ acting
+    POLICY_PREFIXES = ("actor.", "critic.encoder.", "gripper.q.")
+
+    def policy_state(self) -> dict[str, torch.Tensor]:
+        """What an actor needs to act: the actor, the encoder it reads, the gripper critic's head."""
+        return {
+            k: v.detach().contiguous()
+            for k, v in self.state_dict().items()
+            if k.startswith(self.POLICY_PREFIXES)
+        }
+
+    def load_policy_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Load ``policy_state()`` output; a key mismatch is an error (a different agent config)."""
+        expected = {k for k in self.state_dict() if k.startswith(self.POLICY_PREFIXES)}
+        if set(state) != expected:
+            raise ValueError(f"policy weights do not match this agent: {sorted(set(state) ^ expected)[:5]}")
+        self.load_state_dict(state, strict=False)
+
     @torch.no_grad()
     def act(self, obs: dict[str, np.ndarray], deterministic: bool = False) -> np.ndarray:
         """One action (A,) for one flat observation dict (no batch dim)."""

@@ -61,6 +61,12 @@ def resolve_demos(task: TaskConfig, train: TrainConfig, run_dir: Path) -> str | 
     return str(path)
 
 
+def demo_loader(task: TaskConfig, train: TrainConfig, run_dir: Path) -> Any:
+    """The trainer's demo loader for ``train.demos`` (recording scripted demos first for ``auto``)."""
+    demos = resolve_demos(task, train, run_dir)
+    return None if demos is None else partial(_load_demos, demos, task.action_dims, train.num_demos)
+
+
 def make_trainer(
     task: TaskConfig, agent_cfg: SACConfig, train: TrainConfig, run_dir: Path, **kwargs: Any
 ) -> Trainer:
@@ -79,10 +85,7 @@ def run(cfg: DictConfig) -> int:
     (run_dir / "config.yaml").write_text(config_yaml)
     log.info("git %s, config:\n%s", git_sha(), config_yaml)
 
-    demos = resolve_demos(task, train, run_dir)
-    loader = None
-    if demos is not None:
-        loader = partial(_load_demos, demos, task.action_dims, train.num_demos)
+    loader = demo_loader(task, train, run_dir)
     trainer = make_trainer(task, agent_cfg, train, run_dir, demo_loader=loader, config_yaml=config_yaml)
     if cfg.resume:
         trainer.resume(cfg.resume)

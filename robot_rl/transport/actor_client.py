@@ -66,6 +66,7 @@ class ActorClient:
         self.weights: bytes | None = None
         self.weights_version = 0
         self.learner_alive = False
+        self.credit = 0  # env steps the learner has caught up with (flow control in simulation)
         self._new_weights = False
         self._last_heard = -float("inf")
         self._last_heartbeat = -float("inf")
@@ -138,6 +139,8 @@ class ActorClient:
             log.warning("dropped a %s message: only actors send those", kind)
             return
         was_alive, self.learner_alive, self._last_heard = self.learner_alive, True, time.monotonic()
+        if kind in ("ack", "learner_heartbeat"):
+            self.credit = max(self.credit, int(message["credit"]))
         if not was_alive:
             log.info("learner reachable; %d unsent transitions to deliver", self.unsent_transitions)
             self._send({"type": "hello", "actor": self.actor, "session": self.session,

@@ -6,6 +6,8 @@
 - Weights (safetensors bytes) go to every live actor when published, and to an actor when it says hello,
   so a restarted actor starts from the latest policy.
 - Heartbeats both ways; an actor silent for ``peer_timeout_s`` is reported gone (it may come back).
+- Flow control: acks and heartbeats carry the actor's ``credit``: how many of its transitions the learner
+  has consumed (``grant()``, called by the learner loop); a simulated actor waits rather than run ahead.
 
 Single-threaded: call ``poll()`` from the learner loop. Optional CURVE encryption and client
 authentication (``robot_rl.transport.keys``).
@@ -62,15 +64,16 @@ class LearnerServer:
         self.weights: bytes | None = None
         self.weights_version = 0
         self.dropped_messages = 0
+        self.credits: dict[str, int] = {}  # session -> transitions consumed by the learner
         self._last_heartbeat = 0.0
 
     # ------------------------------------------------------------------------------------------ API
-    def poll(self, timeout_s: float = 0.0) -> list[tuple[str, list[dict[str, Any]]]]:
+    def poll(self, timeout_s: float = 0.0) -> list[tuple[str, str, list[dict[str, Any]]]]:
         """Handle everything that arrived (waiting up to ``timeout_s`` for the first message).
 
-        :returns: ``[(actor name, transitions), ...]`` newly accepted, in arrival order.
+        :returns: ``[(actor name, session, transitions), ...]`` newly accepted, in arrival order.
         """
-        accepted: list[tuple[str, list[dict[str, Any]]]] = []
+        accepted: list[tuple[str, str, list[dict[str, Any]]]] = []
         wait_ms = int(timeout_s * 1000)
         while self.socket.poll(wait_ms, zmq.POLLIN):
             wait_ms = 0
@@ -98,6 +101,10 @@ class LearnerServer:
                 self._send(state.identity, {"type": "weights", "version": self.weights_version, "data": data})
         return self.weights_version
 
+    def grant(self, session: str, transitions: int) -> None:
+        """Record that the learner consumed ``transitions`` more of ``session``'s transitions."""
+        self.credits[session] = self.credits.get(session, 0) + transitions
+
     def live_actors(self) -> list[str]:
         return sorted({s.actor for s in self.actors.values() if s.alive})
 
@@ -122,7 +129,9 @@ class LearnerServer:
         except zmq.Again:
             log.debug("send to %r would block; dropped (the peer resynchronises)", identity)
 
-    def _handle(self, identity: bytes, message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
+    def _handle(
+        self, identity: bytes, message: dict[str, Any]
+    ) -> tuple[str, str, list[dict[str, Any]]] | None:
         kind = message["type"]
         if kind in ("ack", "weights", "learner_heartbeat"):
             self.dropped_messages += 1
@@ -137,7 +146,7 @@ class LearnerServer:
                 )
             return None
         if kind == "heartbeat":
-            self._send(identity, self._heartbeat_message())
+            self._send(identity, self._heartbeat_message(state.session))
             return None
         seq = int(message["seq"])
         if state.last_seq < 0 and state.transitions == 0:
@@ -145,11 +154,14 @@ class LearnerServer:
         if seq == state.last_seq + 1:
             state.last_seq = seq
             state.transitions += len(message["items"])
-            self._send(identity, {"type": "ack", "session": state.session, "seq": seq})
-            return state.actor, message["items"]
+            self._send(identity, self._ack(state.session, seq))
+            return state.actor, state.session, message["items"]
         # A duplicate (already stored) or a gap (an earlier batch is missing): re-acknowledge what we have.
-        self._send(identity, {"type": "ack", "session": state.session, "seq": state.last_seq})
+        self._send(identity, self._ack(state.session, state.last_seq))
         return None
+
+    def _ack(self, session: str, seq: int) -> dict[str, Any]:
+        return {"type": "ack", "session": session, "seq": seq, "credit": self.credits.get(session, 0)}
 
     def _state(self, identity: bytes, message: dict[str, Any]) -> ActorState:
         session = str(message["session"])
@@ -161,8 +173,13 @@ class LearnerServer:
         state.identity, state.last_seen, state.alive = identity, time.monotonic(), True
         return state
 
-    def _heartbeat_message(self) -> dict[str, Any]:
-        return {"type": "learner_heartbeat", "time": time.time(), "weights_version": self.weights_version}
+    def _heartbeat_message(self, session: str) -> dict[str, Any]:
+        return {
+            "type": "learner_heartbeat",
+            "time": time.time(),
+            "weights_version": self.weights_version,
+            "credit": self.credits.get(session, 0),
+        }
 
     def _heartbeats(self) -> None:
         now = time.monotonic()
@@ -174,4 +191,4 @@ class LearnerServer:
             self._last_heartbeat = now
             for state in self.actors.values():
                 if state.alive:
-                    self._send(state.identity, self._heartbeat_message())
+                    self._send(state.identity, self._heartbeat_message(state.session))

@@ -22,9 +22,9 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
     "hello": frozenset({"actor", "session", "weights_version"}),
     "transitions": frozenset({"actor", "session", "seq", "items"}),
     "heartbeat": frozenset({"actor", "session", "time"}),
-    "ack": frozenset({"session", "seq"}),
+    "ack": frozenset({"session", "seq", "credit"}),
     "weights": frozenset({"version", "data"}),
-    "learner_heartbeat": frozenset({"time", "weights_version"}),
+    "learner_heartbeat": frozenset({"time", "weights_version", "credit"}),
 }
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 

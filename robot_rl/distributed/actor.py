@@ -1,0 +1,102 @@
+"""The actor process's loop: step the env with the latest policy, stream transitions to the learner.
+
+On hardware (``realtime``) it holds ``control_hz``. In simulation it runs as fast as the learner
+allows: it waits while it is more than ``max_ahead_steps`` transitions ahead of what the learner has
+consumed (the learner's ``credit``), so the realised update-to-data ratio does not depend on how fast
+the machine is. While the learner is away it keeps acting with its last weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import gymnasium as gym
+import numpy as np
+from safetensors.torch import load as load_weights
+
+from robot_rl.agents.sac import SACAgent
+from robot_rl.data.layout import flatten_obs
+from robot_rl.transport.actor_client import ActorClient
+
+log = logging.getLogger(__name__)
+
+
+class Actor:
+    """:param warmup_steps: uniform-random actions first (as in the single-process trainer)."""
+
+    def __init__(
+        self,
+        env: gym.Env,
+        agent: SACAgent,
+        client: ActorClient,
+        *,
+        realtime: bool = False,
+        max_ahead_steps: int = 64,
+        warmup_steps: int = 0,
+        seed: int = 0,
+    ) -> None:
+        self.env, self.agent, self.client = env, agent, client
+        self.realtime, self.max_ahead_steps, self.warmup_steps = realtime, max_ahead_steps, warmup_steps
+        self.period_s = 1.0 / float(getattr(env.unwrapped, "control_hz", 10.0))
+        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.steps = 0
+        self.episodes = 0
+        self.step_times: list[float] = []
+
+    def run(self, total_steps: int | None = None, should_stop: Callable[[], bool] = lambda: False) -> None:
+        if not self.realtime:  # a simulated actor has nothing to learn from before the learner is up
+            log.info("waiting for the learner")
+            while not self.client.learner_alive and not should_stop():
+                self._apply_weights(self.client.poll(0.05))
+        obs, _ = self.env.reset(seed=self.seed * 100_003)
+        first = True
+        next_tick = time.monotonic()
+        while (total_steps is None or self.steps < total_steps) and not should_stop():
+            self._apply_weights(self.client.poll())
+            if not self.realtime:
+                self._wait_for_learner(should_stop)
+            flat = flatten_obs(obs)
+            if self.steps < self.warmup_steps or self.client.weights_version == 0:
+                action = self.rng.uniform(-1, 1, self.env.action_space.shape).astype(np.float32)
+            else:
+                action = self.agent.act(flat)
+            next_obs, reward, terminated, truncated, info = self.env.step(action)
+            self.step_times.append(time.monotonic())
+            self.client.add(
+                {
+                    "obs": flat,
+                    "action": np.asarray(action, dtype=np.float32),
+                    "reward": float(reward),
+                    "next_obs": flatten_obs(next_obs),
+                    "terminated": bool(terminated),
+                    "truncated": bool(truncated),
+                    "first": first,
+                    "success": bool(info.get("success", False)),
+                }
+            )
+            self.steps += 1
+            first = False
+            if terminated or truncated:
+                self.episodes += 1
+                obs, _ = self.env.reset(seed=self.seed * 100_003 + self.episodes)
+                first = True
+            else:
+                obs = next_obs
+            if self.realtime:
+                next_tick += self.period_s
+                time.sleep(max(0.0, next_tick - time.monotonic()))
+        self.client.flush()
+
+    def _wait_for_learner(self, should_stop: Callable[[], bool]) -> None:
+        while self.client.learner_alive and self.steps - self.client.credit > self.max_ahead_steps:
+            if should_stop():
+                return
+            self._apply_weights(self.client.poll(0.01))
+
+    def _apply_weights(self, data: bytes | None) -> None:
+        if data is not None:
+            self.agent.load_policy_state(load_weights(data))
+            log.info("policy weights v%d loaded", self.client.weights_version)

@@ -1,0 +1,99 @@
+"""The learner process's loop: store transitions from any number of actors, learn at a fixed
+update-to-data ratio, publish weights, evaluate and checkpoint (through the single-process ``Trainer``'s
+agent, buffers, logger and evaluation, so both paths share one implementation).
+
+Transitions of several actors interleave in one replay buffer: a transition that starts an episode
+(``first``) or comes from a different actor session than the previous one starts a new frame chain, so
+no next-observation is ever taken from another actor's stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from safetensors.torch import save as save_weights
+
+from robot_rl.loop import Trainer
+from robot_rl.transport.learner_server import LearnerServer
+
+log = logging.getLogger(__name__)
+
+
+class Learner:
+    """:param publish_every: critic updates between weight broadcasts."""
+
+    def __init__(self, trainer: Trainer, server: LearnerServer, *, publish_every: int = 200) -> None:
+        self.trainer, self.server, self.publish_every = trainer, server, publish_every
+        self.received = 0  # transitions stored
+        self.pending: deque[list[Any]] = deque()  # [session, count] not yet consumed, in arrival order
+        self.last_session: str | None = None
+        self.episode_returns: dict[str, float] = {}
+        self._published_at = -publish_every
+
+    def run(
+        self, should_stop: Callable[[], bool] = lambda: False, on_idle: Callable[[], None] = lambda: None
+    ):
+        """Train until ``train.total_env_steps`` transitions are consumed; returns the run summary."""
+        cfg, trainer = self.trainer.cfg, self.trainer
+        start = time.time()
+        self.publish()
+        while trainer.env_steps < cfg.total_env_steps and not should_stop():
+            backlog = self.received - trainer.env_steps
+            for _, session, items in self.server.poll(0.0 if backlog else 0.02):
+                self.store(session, items)
+            if self.received > trainer.env_steps:
+                self.consume_one()
+            on_idle()
+        return trainer.finish(time.time() - start)
+
+    def store(self, session: str, items: list[dict[str, Any]]) -> None:
+        online = self.trainer.online
+        for item in items:
+            if item["first"] or session != self.last_session:
+                online.end_episode()
+            online.add(item["obs"], item["action"], float(item["reward"]), item["next_obs"],
+                       bool(item["terminated"]), bool(item["truncated"]))  # fmt: skip
+            self.last_session = session
+            self._episode_stats(session, item)
+        self.received += len(items)
+        self.pending.append([session, len(items)])
+
+    def consume_one(self) -> None:
+        """Account for one received env step: the UTD updates it is owed, evaluation, checkpoints."""
+        trainer, cfg = self.trainer, self.trainer.cfg
+        trainer.env_steps += 1
+        session_count = self.pending[0]
+        session_count[1] -= 1
+        self.server.grant(session_count[0], 1)
+        if session_count[1] == 0:
+            self.pending.popleft()
+        if trainer.env_steps >= cfg.learning_starts:
+            for _ in range(cfg.utd_ratio):
+                metrics = trainer.agent.update(trainer.replay.sample(cfg.batch_size, trainer.rng))
+            if trainer.env_steps % 250 == 0:
+                metrics["time/utd_ratio"] = trainer.agent.num_updates / trainer.env_steps
+                trainer.logger.log(metrics, trainer.env_steps)
+        if trainer.agent.num_updates - self._published_at >= self.publish_every:
+            self.publish()
+        if cfg.eval_every and trainer.env_steps % cfg.eval_every == 0:
+            trainer.evaluate()
+        if cfg.checkpoint_every and trainer.env_steps % cfg.checkpoint_every == 0:
+            trainer.save(f"step_{trainer.env_steps:07d}")
+
+    def publish(self) -> None:
+        self._published_at = self.trainer.agent.num_updates
+        self.server.publish_weights(save_weights(self.trainer.agent.policy_state()))
+
+    def _episode_stats(self, session: str, item: dict[str, Any]) -> None:
+        self.episode_returns[session] = self.episode_returns.get(session, 0.0) + float(item["reward"])
+        if item["terminated"] or item["truncated"]:
+            stats = {
+                "rollout/return": self.episode_returns.pop(session),
+                "rollout/success": float(item["success"]),
+            }
+            self.trainer.logger.log(stats, self.trainer.env_steps)
+            self.trainer.episodes += 1

@@ -1,0 +1,1 @@
+"""rclpy shells around the core: read parameters, build core objects, forward messages. No learning logic."""

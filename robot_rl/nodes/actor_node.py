@@ -1,0 +1,58 @@
+"""actor_node: steps the env with the latest policy and streams transitions to the learner.
+
+The env is the task's in-process simulation (``RosRobotEnv`` over a robot's topics comes with the
+sim_robot_node). It timestamps its own steps and logs its realised rate; in simulation it runs as fast
+as the learner allows (flow control), with ``realtime:=true`` it holds ``control_hz``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import rclpy
+from rclpy.node import Node
+
+from robot_rl.agents.sac import SACAgent, SACConfig
+from robot_rl.config import task_config, to_dataclass
+from robot_rl.distributed.actor import Actor
+from robot_rl.envs.make import make_env
+from robot_rl.loop import TrainConfig
+from robot_rl.nodes.common import read_settings, run_node
+from robot_rl.obs import ObsSpec
+from robot_rl.transport.actor_client import ActorClient
+from robot_rl.transport.keys import CurveKeys
+
+
+def body(node: Node) -> int:
+    settings = read_settings(node)
+    realtime = node.declare_parameter("realtime", False).get_parameter_value().bool_value
+    seed = node.declare_parameter("seed", 0).get_parameter_value().integer_value
+    cfg = settings.cfg
+    task = task_config(cfg.task)
+    agent_cfg: SACConfig = to_dataclass(SACConfig, cfg.agent, "agent")
+    train: TrainConfig = to_dataclass(TrainConfig, cfg.train, "train")
+    env = make_env(task, gripper_stay=agent_cfg.gripper_critic)
+    spec = ObsSpec.from_space(env.observation_space, task.state_keys)
+    agent = SACAgent(spec, int(np.prod(env.action_space.shape)), agent_cfg, seed=seed)
+    keys = CurveKeys.actor(settings.keys) if settings.keys else None
+    client = ActorClient(settings.endpoint, node.get_name(), keys=keys)
+    actor = Actor(env, agent, client, realtime=realtime, warmup_steps=train.warmup_steps, seed=seed)
+    node.get_logger().info(f"actor on {task.env_id} -> {settings.endpoint} (realtime={realtime})")
+
+    def should_stop() -> bool:
+        rclpy.spin_once(node, timeout_sec=0.0)
+        return not rclpy.ok()
+
+    try:
+        actor.run(should_stop=should_stop)
+    finally:
+        client.close()
+        env.close()
+    return 0
+
+
+def main() -> int:
+    return run_node("actor", body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""What every robot_rl node shares: its parameters, the one Hydra config, and a clean exit.
+
+ROS parameters and Hydra agree by construction: a node's only settings parameter is ``overrides``,
+a string of Hydra overrides (``"task=pick_cube train.seed=1"``) applied to ``configs/train.yaml`` —
+the same config ``robot-rl train`` reads — plus the transport ``endpoint`` and ``keys`` folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import rclpy
+from omegaconf import DictConfig
+from rclpy._rclpy_pybind11 import RCLError
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+
+from robot_rl.config import load_config
+
+
+@dataclass
+class NodeSettings:
+    cfg: DictConfig
+    endpoint: str
+    keys: str | None
+
+
+def read_settings(node: Node) -> NodeSettings:
+    overrides = node.declare_parameter("overrides", "").get_parameter_value().string_value
+    endpoint = node.declare_parameter("endpoint", "tcp://127.0.0.1:5555").get_parameter_value().string_value
+    keys = node.declare_parameter("keys", "").get_parameter_value().string_value
+    return NodeSettings(load_config("train", shlex.split(overrides)), endpoint, keys or None)
+
+
+def run_node(name: str, body: Callable[[Node], int]) -> int:
+    """rclpy.init, build the node, run ``body``; Ctrl-C or an external shutdown is a normal exit."""
+    logging.basicConfig(level=logging.INFO, format=f"[{name}] %(levelname)s %(name)s: %(message)s")
+    rclpy.init()
+    node = rclpy.create_node(name)
+    try:
+        return body(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        return 0
+    except RCLError:
+        if not rclpy.ok():  # SIGTERM while spinning (DESIGN.md: Kilted wheels)
+            return 0
+        raise
+    finally:
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
