@@ -23,7 +23,8 @@ def free_port() -> int:
 
 
 @pytest.mark.ros
-def test_sim_train_launch_trains_and_shuts_down_cleanly(tmp_path) -> None:
+@pytest.mark.parametrize("launch_file", ["sim_train.launch.yaml", "sim_train_two_actors.launch.yaml"])
+def test_sim_train_launch_trains_and_shuts_down_cleanly(tmp_path, launch_file: str) -> None:
     env = dict(os.environ)
     env.update(
         ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
@@ -37,7 +38,7 @@ def test_sim_train_launch_trains_and_shuts_down_cleanly(tmp_path) -> None:
         f"train.video_episodes=0 train.num_demos=2 agent.num_critics=2 run_dir={tmp_path / 'run'}"
     )
     launcher = subprocess.Popen(
-        [Path(sys.executable).parent / "robot-rl", "launch", str(ROOT / "launch" / "sim_train.launch.yaml"),
+        [Path(sys.executable).parent / "robot-rl", "launch", str(ROOT / "launch" / launch_file),
          f"overrides:={overrides}", f"endpoint:=tcp://127.0.0.1:{free_port()}"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
@@ -52,3 +53,5 @@ def test_sim_train_launch_trains_and_shuts_down_cleanly(tmp_path) -> None:
     assert summary["env_steps"] == 500
     assert "policy weights v" in output  # the actor received the learner's weights
     assert "required node learner_node-1 exited" in output and "actor_node-1] process has finished" in output
+    actors = 2 if "two_actors" in launch_file else 1
+    assert output.count(") connected") >= actors

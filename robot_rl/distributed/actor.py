@@ -99,4 +99,5 @@ class Actor:
     def _apply_weights(self, data: bytes | None) -> None:
         if data is not None:
             self.agent.load_policy_state(load_weights(data))
-            log.info("policy weights v%d loaded", self.client.weights_version)
+            version = self.client.weights_version
+            (log.info if version == 1 else log.debug)("policy weights v%d loaded", version)

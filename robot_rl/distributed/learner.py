@@ -33,13 +33,14 @@ class Learner:
         self.last_session: str | None = None
         self.episode_returns: dict[str, float] = {}
         self._published_at = -publish_every
+        self._start = time.time()
 
     def run(
         self, should_stop: Callable[[], bool] = lambda: False, on_idle: Callable[[], None] = lambda: None
     ):
         """Train until ``train.total_env_steps`` transitions are consumed; returns the run summary."""
         cfg, trainer = self.trainer.cfg, self.trainer
-        start = time.time()
+        start = self._start = time.time()
         self.publish()
         while trainer.env_steps < cfg.total_env_steps and not should_stop():
             backlog = self.received - trainer.env_steps
@@ -83,6 +84,17 @@ class Learner:
             trainer.evaluate()
         if cfg.checkpoint_every and trainer.env_steps % cfg.checkpoint_every == 0:
             trainer.save(f"step_{trainer.env_steps:07d}")
+        if trainer.env_steps % 1000 == 0:
+            self._progress()
+
+    def _progress(self) -> None:
+        """A progress line (launch output is line-based, so no progress bar here)."""
+        steps, total = self.trainer.env_steps, self.trainer.cfg.total_env_steps
+        rate = steps / max(time.time() - self._start, 1e-9)
+        last = f", last eval {self.trainer.history[-1]['success_rate']:.0%}" if self.trainer.history else ""
+        left_min = (total - steps) / max(rate, 1e-9) / 60
+        log.info("%d/%d env steps (%.0f%%), %.0f steps/s%s, about %.1f min left",
+                 steps, total, 100 * steps / total, rate, last, left_min)  # fmt: skip
 
     def publish(self) -> None:
         self._published_at = self.trainer.agent.num_updates
