@@ -45,6 +45,7 @@ class Actor:
         self.steps = 0
         self.episodes = 0
         self.step_times: list[float] = []
+        self._has_weights = False
 
     def run(self, total_steps: int | None = None, should_stop: Callable[[], bool] = lambda: False) -> None:
         if not self.realtime:  # a simulated actor has nothing to learn from before the learner is up
@@ -99,5 +100,7 @@ class Actor:
     def _apply_weights(self, data: bytes | None) -> None:
         if data is not None:
             self.agent.load_policy_state(load_weights(data))
-            version = self.client.weights_version
-            (log.info if version == 1 else log.debug)("policy weights v%d loaded", version)
+            first_weights, self._has_weights = not self._has_weights, True
+            (log.info if first_weights else log.debug)(
+                "policy weights v%d loaded", self.client.weights_version
+            )

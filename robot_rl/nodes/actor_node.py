@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import rclpy
+import torch
 from rclpy.node import Node
 
 from robot_rl.agents.sac import SACAgent, SACConfig
@@ -23,6 +24,9 @@ from robot_rl.transport.keys import CurveKeys
 
 
 def body(node: Node) -> int:
+    # One intra-op thread: a small MLP forward needs no more, and two processes each spinning two
+    # OpenMP threads on a 2-core machine slow the learner down several times.
+    torch.set_num_threads(1)
     settings = read_settings(node)
     realtime = node.declare_parameter("realtime", False).get_parameter_value().bool_value
     seed = node.declare_parameter("seed", 0).get_parameter_value().integer_value
