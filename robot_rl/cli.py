@@ -12,9 +12,9 @@ import sys
 
 from omegaconf import OmegaConf
 
-from robot_rl.checkpoint import CheckpointError
-from robot_rl.config import ConfigError, load_config
+from robot_rl.config import load_config
 from robot_rl.data.layout import DatasetError
+from robot_rl.errors import CheckpointError, ConfigError
 
 #: command -> (module in robot_rl.commands with run(cfg), config name, one-line summary)
 COMMANDS: dict[str, tuple[str, str, str]] = {

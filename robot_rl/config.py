@@ -14,9 +14,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-
-class ConfigError(ValueError):
-    """A user-fixable configuration problem; the message names the cause and the fix."""
+from robot_rl.errors import ConfigError
 
 
 def configs_dir() -> Path:

@@ -90,6 +90,7 @@ class Trainer:
         self.episodes = 0
         self.history: list[dict[str, float]] = []
         self.logger = MetricLogger(self.run_dir)
+        self.start_time, self.start_steps = time.time(), 0  # for time/sps; reset by run()
 
     # ------------------------------------------------------------------------------------------ state
     def state(self) -> dict[str, Any]:
@@ -128,8 +129,9 @@ class Trainer:
     def run(self) -> dict[str, Any]:
         cfg = self.cfg
         obs, _ = self.env.reset(seed=cfg.seed * 100_003 + self.episodes)
-        episode_return, episode_len, metrics = 0.0, 0, {}
-        start_time, start_steps = time.time(), self.env_steps
+        episode_return, episode_len = 0.0, 0
+        start_time = self.start_time = time.time()
+        self.start_steps = self.env_steps
         bar = tqdm(
             total=cfg.total_env_steps, initial=self.env_steps, desc="train", unit="step", mininterval=1.0
         )
@@ -145,10 +147,9 @@ class Trainer:
             episode_return += float(reward)
             episode_len += 1
             bar.update(1)
-
-            if self.env_steps >= cfg.learning_starts:
-                for _ in range(cfg.utd_ratio):
-                    metrics = self.agent.update(self.replay.sample(cfg.batch_size, self.rng))
+            success_rate = self.after_env_step()
+            if success_rate is not None:
+                bar.set_postfix(success=f"{success_rate:.2f}")
 
             if terminated or truncated:
                 self.episodes += 1
@@ -164,18 +165,28 @@ class Trainer:
                 obs, _ = self.env.reset(seed=cfg.seed * 100_003 + self.episodes)
             else:
                 obs = next_obs
-
-            if metrics and self.env_steps % 250 == 0:
-                elapsed = max(time.time() - start_time, 1e-9)
-                metrics["time/sps"] = (self.env_steps - start_steps) / elapsed
-                metrics["time/utd_ratio"] = self.agent.num_updates / max(self.env_steps, 1)
-                self.logger.log(metrics, self.env_steps)
-            if cfg.eval_every and self.env_steps % cfg.eval_every == 0:
-                bar.set_postfix(success=f"{self.evaluate()['success_rate']:.2f}")
-            if cfg.checkpoint_every and self.env_steps % cfg.checkpoint_every == 0:
-                self.save(f"step_{self.env_steps:07d}")
         bar.close()
         return self.finish(time.time() - start_time)
+
+    def after_env_step(self) -> float | None:
+        """Everything one new env step is owed, in both the single-process and the learner loop: the
+        UTD critic updates, periodic metrics, evaluation and checkpoints. Returns the evaluated success
+        rate when an evaluation ran."""
+        cfg = self.cfg
+        if self.env_steps >= cfg.learning_starts:
+            for _ in range(cfg.utd_ratio):
+                metrics = self.agent.update(self.replay.sample(cfg.batch_size, self.rng))
+            if self.env_steps % 250 == 0:
+                elapsed = max(time.time() - self.start_time, 1e-9)
+                metrics["time/sps"] = (self.env_steps - self.start_steps) / elapsed
+                metrics["time/utd_ratio"] = self.agent.num_updates / self.env_steps
+                self.logger.log(metrics, self.env_steps)
+        success_rate = None
+        if cfg.eval_every and self.env_steps % cfg.eval_every == 0:
+            success_rate = self.evaluate()["success_rate"]
+        if cfg.checkpoint_every and self.env_steps % cfg.checkpoint_every == 0:
+            self.save(f"step_{self.env_steps:07d}")
+        return success_rate
 
     def evaluate(
         self, episodes: int | None = None, frames: list[np.ndarray] | None = None, log_history: bool = True

@@ -62,14 +62,3 @@ class ObsSpec:
     def storage_spaces(self) -> dict[str, gym.spaces.Box]:
         """What the replay buffer stores per frame: the state keys (float32) and the cameras (uint8)."""
         return self.spaces
-
-    def state_vector(self, flat: dict[str, np.ndarray]) -> np.ndarray:
-        """(..., state_dim) float32 from flat arrays of matching leading shape."""
-        if not self.state_keys:
-            lead = next(iter(flat.values())).shape[:-3]
-            return np.zeros((*lead, 0), dtype=np.float32)
-        parts = [
-            flat[k].reshape(*flat[k].shape[: flat[k].ndim - len(self.spaces[k].shape)], -1)
-            for k in self.state_keys
-        ]
-        return np.concatenate(parts, axis=-1).astype(np.float32)

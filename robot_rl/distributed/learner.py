@@ -33,14 +33,14 @@ class Learner:
         self.last_session: str | None = None
         self.episode_returns: dict[str, float] = {}
         self._published_at = -publish_every
-        self._start = time.time()
 
     def run(
         self, should_stop: Callable[[], bool] = lambda: False, on_idle: Callable[[], None] = lambda: None
     ):
         """Train until ``train.total_env_steps`` transitions are consumed; returns the run summary."""
         cfg, trainer = self.trainer.cfg, self.trainer
-        start = self._start = time.time()
+        start = self.trainer.start_time = time.time()
+        self.trainer.start_steps = self.trainer.env_steps
         self.publish()
         while trainer.env_steps < cfg.total_env_steps and not should_stop():
             backlog = self.received - trainer.env_steps
@@ -65,32 +65,23 @@ class Learner:
 
     def consume_one(self) -> None:
         """Account for one received env step: the UTD updates it is owed, evaluation, checkpoints."""
-        trainer, cfg = self.trainer, self.trainer.cfg
+        trainer = self.trainer
         trainer.env_steps += 1
         session_count = self.pending[0]
         session_count[1] -= 1
         self.server.grant(session_count[0], 1)
         if session_count[1] == 0:
             self.pending.popleft()
-        if trainer.env_steps >= cfg.learning_starts:
-            for _ in range(cfg.utd_ratio):
-                metrics = trainer.agent.update(trainer.replay.sample(cfg.batch_size, trainer.rng))
-            if trainer.env_steps % 250 == 0:
-                metrics["time/utd_ratio"] = trainer.agent.num_updates / trainer.env_steps
-                trainer.logger.log(metrics, trainer.env_steps)
+        trainer.after_env_step()
         if trainer.agent.num_updates - self._published_at >= self.publish_every:
             self.publish()
-        if cfg.eval_every and trainer.env_steps % cfg.eval_every == 0:
-            trainer.evaluate()
-        if cfg.checkpoint_every and trainer.env_steps % cfg.checkpoint_every == 0:
-            trainer.save(f"step_{trainer.env_steps:07d}")
         if trainer.env_steps % 1000 == 0:
             self._progress()
 
     def _progress(self) -> None:
         """A progress line (launch output is line-based, so no progress bar here)."""
         steps, total = self.trainer.env_steps, self.trainer.cfg.total_env_steps
-        rate = steps / max(time.time() - self._start, 1e-9)
+        rate = steps / max(time.time() - self.trainer.start_time, 1e-9)
         last = f", last eval {self.trainer.history[-1]['success_rate']:.0%}" if self.trainer.history else ""
         left_min = (total - steps) / max(rate, 1e-9) / 60
         log.info("%d/%d env steps (%.0f%%), %.0f steps/s%s, about %.1f min left",

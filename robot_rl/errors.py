@@ -1,0 +1,11 @@
+"""Errors a user can cause; the CLI turns each into one message (no traceback). Import-light on purpose."""
+
+from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    """A user-fixable configuration problem; the message names the cause and the fix."""
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be loaded; the message names the file and the fix."""
