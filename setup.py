@@ -48,6 +48,7 @@ setup(
             "robot-rl = robot_rl.cli:main",
             "learner_node = robot_rl.nodes.learner_node:main",
             "actor_node = robot_rl.nodes.actor_node:main",
+            "sim_robot_node = robot_rl.nodes.sim_robot_node:main",
         ],
     },
 )

@@ -14,7 +14,8 @@ for name in {BLOCKED!r}:
 import robot_rl
 import robot_rl.config, robot_rl.geometry, robot_rl.envs.interface, robot_rl.envs.make, robot_rl.cli
 import robot_rl.loop, robot_rl.agents.sac, robot_rl.buffers, robot_rl.demos, robot_rl.checkpoint
-import robot_rl.transport.learner_server, robot_rl.transport.actor_client
+import robot_rl.transport.learner_server, robot_rl.transport.actor_client, robot_rl.distributed.actor
+import drivers.topics
 loaded = [m for m in {BLOCKED!r} if sys.modules.get(m) is not None]
 assert not loaded, loaded
 print("ok")

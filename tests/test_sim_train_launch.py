@@ -23,7 +23,10 @@ def free_port() -> int:
 
 
 @pytest.mark.ros
-@pytest.mark.parametrize("launch_file", ["sim_train.launch.yaml", "sim_train_two_actors.launch.yaml"])
+@pytest.mark.parametrize(
+    "launch_file",
+    ["sim_train.launch.yaml", "sim_train_two_actors.launch.yaml", "sim_robot_train.launch.yaml"],
+)
 def test_sim_train_launch_trains_and_shuts_down_cleanly(tmp_path, launch_file: str) -> None:
     env = dict(os.environ)
     env.update(

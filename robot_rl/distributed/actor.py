@@ -1,9 +1,10 @@
 """The actor process's loop: step the env with the latest policy, stream transitions to the learner.
 
-On hardware (``realtime``) it holds ``control_hz``. In simulation it runs as fast as the learner
-allows: it waits while it is more than ``max_ahead_steps`` transitions ahead of what the learner has
-consumed (the learner's ``credit``), so the realised update-to-data ratio does not depend on how fast
-the machine is. While the learner is away it keeps acting with its last weights.
+On hardware (``realtime``) it holds ``control_hz``, or lets the robot's ticks hold it (``RosRobotEnv``).
+In simulation it runs as fast as the learner allows: it waits while it is more than ``max_ahead_steps``
+transitions ahead of what the learner has consumed (the learner's ``credit``), so the realised
+update-to-data ratio does not depend on how fast the machine is. While the learner is away it keeps
+acting with its last weights.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class Actor:
         self.env, self.agent, self.client = env, agent, client
         self.realtime, self.max_ahead_steps, self.warmup_steps = realtime, max_ahead_steps, warmup_steps
         self.period_s = 1.0 / float(getattr(env.unwrapped, "control_hz", 10.0))
+        # An env over a robot's topics (RosRobotEnv) is clocked by the robot's ticks: never sleep on top.
+        self.sleeps = realtime and not getattr(env.unwrapped, "paced_by_robot", False)
         self.rng = np.random.default_rng(seed)
         self.seed = seed
         self.steps = 0
@@ -86,7 +89,7 @@ class Actor:
                 first = True
             else:
                 obs = next_obs
-            if self.realtime:
+            if self.sleeps:
                 next_tick += self.period_s
                 time.sleep(max(0.0, next_tick - time.monotonic()))
         self.client.flush()

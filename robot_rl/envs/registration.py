@@ -9,6 +9,8 @@ ENVS: dict[str, tuple[str, int]] = {
     "robot_rl/PandaPickCube-v0": ("sim.tasks.pick_cube:PandaPickCubeEnv", 100),
     "robot_rl/PandaPegInsert-v0": ("sim.tasks.peg_insert:PandaPegInsertEnv", 100),
     "robot_rl/PandaPickCubeBullet-v0": ("sim.bullet.pick_cube:PandaPickCubeBulletEnv", 100),
+    # Any arm behind the robot topic contract (drivers/topics.py): a real driver or sim_robot_node.
+    "robot_rl/RosRobot-v0": ("drivers.ros_robot_env:RosRobotEnv", 100),
 }
 
 

@@ -1,0 +1,59 @@
+"""The topic contract between a robot (real driver or ``sim_robot_node``) and ``RosRobotEnv``.
+
+Names are relative to the robot's namespace (``/robot`` by default). Standard messages only:
+
+==========================  ==================================  =============================================
+name                        type                                meaning
+==========================  ==================================  =============================================
+``joint_states``            ``sensor_msgs/JointState``          arm + finger joints: position, velocity
+``tcp_pose``                ``geometry_msgs/PoseStamped``       measured TCP pose, base frame
+``tcp_twist``               ``geometry_msgs/TwistStamped``      measured TCP velocity, base frame
+``wrench``                  ``geometry_msgs/WrenchStamped``     force/torque at the flange, base frame
+``cameras/<name>/image``    ``sensor_msgs/Image`` (rgb8)        one per camera
+``task_state``              ``std_msgs/Float64MultiArray``      ``stamp`` (the tick's header stamp, s),
+                                                                ``success``, ``reward`` and simulator-only
+                                                                object state; one layout dimension per
+                                                                named part (label = name, size = length)
+``cmd/twist``               ``geometry_msgs/TwistStamped``      TCP velocity command [m/s, rad/s], base
+                                                                frame, held for one control period
+``cmd/gripper``             ``std_msgs/Float64MultiArray``      ``[opening]``: 0 closed ... 1 fully open
+``reset``                   ``std_srvs/Trigger`` (service)      go to the start state of a new episode; the
+                                                                reply's message may name the start state's
+                                                                stamp as ``stamp=<sec>.<nanosec>``
+==========================  ==================================  =============================================
+
+A robot publishes one full set of state messages per control tick, all with the same header stamp.
+"""
+
+from __future__ import annotations
+
+import re
+
+JOINT_STATES = "joint_states"
+TCP_POSE = "tcp_pose"
+TCP_TWIST = "tcp_twist"
+WRENCH = "wrench"
+TASK_STATE = "task_state"
+CMD_TWIST = "cmd/twist"
+CMD_GRIPPER = "cmd/gripper"
+RESET = "reset"
+BASE_FRAME = "base"
+
+
+def camera_topic(camera: str) -> str:
+    return f"cameras/{camera}/image"
+
+
+def stamp_seconds(stamp) -> float:
+    """A ``builtin_interfaces/Time`` as float seconds (microsecond-exact for today's epoch times)."""
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def stamp_token(stamp) -> str:
+    return f"stamp={stamp.sec}.{stamp.nanosec:09d}"
+
+
+def parse_stamp_token(text: str) -> float | None:
+    """Seconds from a ``stamp=<sec>.<nanosec>`` token in ``text``, None if there is none."""
+    match = re.search(r"stamp=(\d+)\.(\d{9})", text)
+    return None if match is None else int(match[1]) + int(match[2]) * 1e-9

@@ -1,0 +1,92 @@
+"""RosRobotEnv over sim_robot_node in another process: the one interface, over real ROS 2 topics."""
+
+from __future__ import annotations
+
+import time
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+pytest.importorskip("rclpy")
+
+import robot_rl  # noqa: F401  (registers the ids)
+from tests.conformance import check_env_conformance
+from tests.ros_processes import BIN, ros_environ, running
+
+pytestmark = pytest.mark.ros
+
+
+@pytest.fixture
+def ros_env(tmp_path, monkeypatch) -> dict[str, str]:
+    env = ros_environ(tmp_path / "ros_log")
+    for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "ROS_LOG_DIR"):
+        monkeypatch.setenv(key, env[key])  # this process's RosRobotEnv joins the same domain
+    return env
+
+
+def sim_robot(overrides: str, *, realtime: bool) -> list[str]:
+    return [
+        str(BIN / "sim_robot_node"), "--ros-args", "-r", "__ns:=/robot",
+        "-p", f"overrides:={overrides}", "-p", f"realtime:={str(realtime).lower()}",
+    ]  # fmt: skip
+
+
+def make_ros_env(**kwargs) -> gym.Env:
+    return gym.make("robot_rl/RosRobot-v0", disable_env_checker=True, namespace="/robot", **kwargs)
+
+
+def test_lockstep_sim_robot_conforms_and_matches_the_in_process_env(ros_env, tmp_path) -> None:
+    with running(sim_robot("task=pick_cube", realtime=False), ros_env, tmp_path / "sim.log"):
+        check_env_conformance(make_ros_env, expect_images=False, deterministic=True)
+
+        # Lossless contract: the same seed and actions give the in-process env's trajectory.
+        ros, local = make_ros_env(), gym.make("robot_rl/PandaPickCube-v0")
+        try:
+            actions = np.random.default_rng(3).uniform(-1, 1, (15, 7)).astype(np.float32)
+            a, _ = ros.reset(seed=11)
+            b, _ = local.reset(seed=11)
+            for t, action in enumerate(actions):
+                for part in ("tcp_pose", "joint_pos", "gripper_pos"):
+                    np.testing.assert_allclose(
+                        a["state"][part], b["state"][part], atol=1e-6, err_msg=f"{t} {part}"
+                    )
+                np.testing.assert_allclose(
+                    a["privileged"]["cube_pos"], b["privileged"]["cube_pos"], atol=1e-6
+                )
+                a, ra, *_ = ros.step(action)
+                b, rb, *_ = local.step(action)
+                assert ra == rb
+        finally:
+            ros.close()
+            local.close()
+
+
+def test_sim_robot_with_cameras_conforms(ros_env, tmp_path) -> None:
+    overrides = "task=pick_cube task.images=true task.image_size=64"
+    with running(sim_robot(overrides, realtime=False), ros_env, tmp_path / "sim.log"):
+        check_env_conformance(lambda: make_ros_env(images=True, image_size=64), expect_images=True, n_steps=3)
+
+
+def test_realtime_sim_robot_paces_the_env_at_control_hz(ros_env, tmp_path) -> None:
+    with running(
+        sim_robot("task=pick_cube task.control_hz=50", realtime=True), ros_env, tmp_path / "sim.log"
+    ):
+        check_env_conformance(lambda: make_ros_env(control_hz=50), expect_images=False, deterministic=False)
+        env = make_ros_env(control_hz=50)
+        try:
+            env.reset(seed=0)
+            start = time.monotonic()
+            for _ in range(25):
+                _obs, *_ = env.step(np.array([0, 0, 1, 0, 0, 0, -1], np.float32))
+            elapsed = time.monotonic() - start
+        finally:
+            env.close()
+        assert 25 * 0.02 * 0.8 <= elapsed <= 25 * 0.02 * 2.5, f"25 steps at 50 Hz took {elapsed:.3f} s"
+
+
+def test_missing_robot_is_one_clear_error(ros_env) -> None:
+    from drivers.ros_robot_env import RobotTimeout
+
+    with pytest.raises(RobotTimeout, match=r"no message yet on .*/robot/joint_states.*sim_robot_node"):
+        make_ros_env(timeout_s=1.0)
