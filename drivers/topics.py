@@ -17,6 +17,8 @@ name                        type                                meaning
 ``cmd/twist``               ``geometry_msgs/TwistStamped``      TCP velocity command [m/s, rad/s], base
                                                                 frame, held for one control period
 ``cmd/gripper``             ``std_msgs/Float64MultiArray``      ``[opening]``: 0 closed ... 1 fully open
+``estop_state``             ``std_msgs/Bool``                   e-stop latched (every tick and on change)
+``estop``, ``estop_release`` ``std_srvs/Trigger`` (services)    latch the e-stop; release it
 ``reset``                   ``std_srvs/Trigger`` (service)      go to the start state of a new episode; the
                                                                 reply's message may name the start state's
                                                                 stamp as ``stamp=<sec>.<nanosec>``
@@ -37,6 +39,9 @@ TASK_STATE = "task_state"
 CMD_TWIST = "cmd/twist"
 CMD_GRIPPER = "cmd/gripper"
 RESET = "reset"
+ESTOP = "estop"
+ESTOP_RELEASE = "estop_release"
+ESTOP_STATE = "estop_state"
 BASE_FRAME = "base"
 
 

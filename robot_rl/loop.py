@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,8 +25,13 @@ from robot_rl.agents.sac import SACAgent, SACConfig
 from robot_rl.buffers import MixedBuffer, ReplayBuffer
 from robot_rl.checkpoint import load_checkpoint, save_checkpoint
 from robot_rl.data.layout import flatten_obs as flat_obs
+from robot_rl.envs.wrappers import RestrictDoF
+from robot_rl.errors import ConfigError
 from robot_rl.metrics import MetricLogger, plot_learning_curve, write_eval_csv
 from robot_rl.obs import ObsSpec
+from robot_rl.safety.conservative import ConservativeMixer
+from robot_rl.safety.risk import EnsembleDisagreement
+from robot_rl.safety.shield import SafetyShield
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,9 @@ class TrainConfig:
     video_episodes: int = 2  # episodes in the final evaluation MP4 (0: none)
     seed: int = 0
     torch_threads: int = 2
+    # Conservative exploration (robot_rl/safety/conservative.py): per episode the baseline policy (the
+    # task's expert) or the learner acts, keeping the expected return >= floor x the baseline's. 0: off.
+    conservative_floor: float = 0.0
 
 
 class Trainer:
@@ -64,16 +73,27 @@ class Trainer:
         state_keys: list[str] | None = None,
         demo_loader: Callable[[Callable[[int], ReplayBuffer], ObsSpec], ReplayBuffer] | None = None,
         config_yaml: str = "",
+        baseline: Callable[[dict[str, Any]], np.ndarray] | None = None,
     ) -> None:
         torch.set_num_threads(cfg.torch_threads)
+        self.baseline = baseline
+        self.mixer = None
+        if cfg.conservative_floor > 0:
+            if baseline is None:
+                raise ConfigError(
+                    "train.conservative_floor > 0 needs a baseline policy (a task with an expert)"
+                )
+            self.mixer = ConservativeMixer(cfg.conservative_floor, seed=cfg.seed)
         torch.manual_seed(cfg.seed)
         self.cfg, self.run_dir, self.config_yaml = cfg, Path(run_dir), config_yaml
         self.make_env = make_env
+        self.safety_events: Counter[str] = Counter()
         self.env = make_env()
         self.eval_env = make_env()
         self.spec = ObsSpec.from_space(self.env.observation_space, state_keys)
         action_dim = int(np.prod(self.env.action_space.shape))
         self.agent = SACAgent(self.spec, action_dim, agent_cfg, seed=cfg.seed)
+        attach_ensemble_monitor(self.env, self.agent)
         buffer_args = dict(n_step=cfg.n_step, gamma=agent_cfg.gamma, max_memory_gb=cfg.max_buffer_gb)
         self.online = ReplayBuffer(self.spec.storage_spaces(), action_dim, cfg.buffer_capacity, **buffer_args)
         self.offline: ReplayBuffer | None = None
@@ -135,14 +155,18 @@ class Trainer:
         bar = tqdm(
             total=cfg.total_env_steps, initial=self.env_steps, desc="train", unit="step", mininterval=1.0
         )
+        acting = self.mixer.choose() if self.mixer else "learner"
         while self.env_steps < cfg.total_env_steps:
             flat = flat_obs(obs)
-            if self.env_steps < cfg.warmup_steps:
+            if acting == "baseline":
+                action = np.asarray(self.baseline(obs), dtype=np.float32)
+            elif self.env_steps < cfg.warmup_steps:
                 action = self.rng.uniform(-1, 1, self.env.action_space.shape).astype(np.float32)
             else:
                 action = self.agent.act(flat)
             next_obs, reward, terminated, truncated, info = self.env.step(action)
             self.online.add(flat, action, float(reward), flat_obs(next_obs), terminated, truncated)
+            self.count_safety(info.get("safety", []))
             self.env_steps += 1
             episode_return += float(reward)
             episode_len += 1
@@ -161,12 +185,21 @@ class Trainer:
                     },
                     self.env_steps,
                 )
+                if self.mixer:
+                    self.mixer.record(acting, episode_return)
+                    self.logger.log({"rollout/learner_prob": self.mixer.learner_prob()}, self.env_steps)
+                    acting = self.mixer.choose()
                 episode_return, episode_len = 0.0, 0
                 obs, _ = self.env.reset(seed=cfg.seed * 100_003 + self.episodes)
             else:
                 obs = next_obs
         bar.close()
         return self.finish(time.time() - start_time)
+
+    def count_safety(self, events: list) -> None:
+        """Tally the safety shield's events of one env step (dicts with ``layer``, or layer names)."""
+        for event in events:
+            self.safety_events[event["layer"] if isinstance(event, dict) else str(event)] += 1
 
     def after_env_step(self) -> float | None:
         """Everything one new env step is owed, in both the single-process and the learner loop: the
@@ -236,6 +269,7 @@ class Trainer:
             "checkpoint": str(checkpoint),
             "learning_curve": str(curve),
             "video": str(video) if video else None,
+            "safety_events": dict(self.safety_events),  # per shield layer/trigger, over training
             "config": {"train": asdict(self.cfg), "agent": asdict(self.agent.cfg)},
         }
         (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
@@ -259,3 +293,16 @@ class Trainer:
             video_env.close()
         frames = [f for f in frames if f is not None]
         return write_mp4(self.run_dir / "eval.mp4", frames, fps=10) if frames else None
+
+
+def attach_ensemble_monitor(env: gym.Env, agent: SACAgent) -> None:
+    """Give the env's shield the learner's critic disagreement as risk monitor, when so configured."""
+    wrappers = []
+    while isinstance(env, gym.Wrapper):
+        wrappers.append(env)
+        env = env.env
+    shield = next((w for w in wrappers if isinstance(w, SafetyShield)), None)
+    if shield is None or shield.cfg.risk_monitor != "ensemble":
+        return
+    restrict = next((w.restrict for w in wrappers if isinstance(w, RestrictDoF)), lambda a: a)
+    shield.risk_monitor = EnsembleDisagreement(lambda obs, a: agent.q_values(flat_obs(obs), restrict(a)))

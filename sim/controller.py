@@ -22,7 +22,7 @@ class DiffIKController:
     :param site_name: the TCP site.
     :param home_qpos: posture the null space is pulled towards (avoids drifting into odd elbows).
     :param max_joint_vel: per-joint velocity limits [rad/s]; a target never asks for more than
-        ``max_joint_vel * period_s`` of motion in one control step.
+        ``max_joint_vel * period_s`` of motion in one control step (scaled as a whole, keeping its direction).
     """
 
     def __init__(
@@ -77,5 +77,8 @@ class DiffIKController:
             dq += (np.eye(n) - jac_pinv @ jac) @ (self.nullspace_gain * (self.home_qpos - q))
             q = np.clip(q + dq, self.q_low, self.q_high)
             s.qpos[self.qpos_adr] = q
-        max_step = self.max_joint_vel * period_s
-        return np.clip(q, q_now - max_step, q_now + max_step)
+        # Scale the whole step down to the velocity limits: clipping joints one by one would bend the
+        # TCP's path away from the target (and out of the workspace box under saturated commands).
+        step = q - q_now
+        ratio = float(np.max(np.abs(step) / (self.max_joint_vel * period_s)))
+        return q_now + (step / ratio if ratio > 1.0 else step)

@@ -116,7 +116,10 @@ class PandaMujocoEnv(ArmEnv):
         action = check_action(action)
         target_pos, target_quat = self.tcp_target(self.tcp_pose()[0], action)
         q_start = self.data.ctrl[: len(ARM_JOINTS)].copy()
-        q_goal = self.controller.solve(self.data, target_pos, target_quat, self.period_s / 2)
+        if np.any(action[:6]):
+            q_goal = self.controller.solve(self.data, target_pos, target_quat, self.period_s / 2)
+        else:  # no motion commanded (a hold): keep the joint targets instead of re-solving IK, which
+            q_goal = q_start  # drifts along the null space in contorted postures
         self.data.ctrl[self._gripper_act] = FINGER_OPEN_M * (1.0 - action[6]) / 2.0
         # The target ramps over the first half of the period and is held for the second half, so the
         # controller's step limit (velocity limit x half a period) keeps joint speeds within the datasheet.

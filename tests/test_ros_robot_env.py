@@ -11,6 +11,8 @@ import pytest
 pytest.importorskip("rclpy")
 
 import robot_rl  # noqa: F401  (registers the ids)
+from robot_rl.safety.config import SafetyConfig
+from robot_rl.safety.shield import SafetyShield
 from tests.conformance import check_env_conformance
 from tests.ros_processes import BIN, ros_environ, running
 
@@ -40,8 +42,10 @@ def test_lockstep_sim_robot_conforms_and_matches_the_in_process_env(ros_env, tmp
     with running(sim_robot("task=pick_cube", realtime=False), ros_env, tmp_path / "sim.log"):
         check_env_conformance(make_ros_env, expect_images=False, deterministic=True)
 
-        # Lossless contract: the same seed and actions give the in-process env's trajectory.
-        ros, local = make_ros_env(), gym.make("robot_rl/PandaPickCube-v0")
+        # Lossless contract: the same seed and actions give the in-process env's trajectory (the sim robot
+        # runs its env behind the default safety shield, so the local one does too).
+        ros = make_ros_env()
+        local = SafetyShield(gym.make("robot_rl/PandaPickCube-v0"), SafetyConfig())
         try:
             actions = np.random.default_rng(3).uniform(-1, 1, (15, 7)).astype(np.float32)
             a, _ = ros.reset(seed=11)

@@ -209,6 +209,15 @@ class SACAgent(nn.Module):
             action = torch.cat([action, command[:, None]], dim=-1)
         return action[0].numpy()
 
+    @torch.no_grad()
+    def q_values(self, obs: dict[str, np.ndarray], action: np.ndarray) -> np.ndarray:
+        """Every ensemble member's Q for one flat observation and action: (num_critics,)."""
+        batch = {
+            k: torch.as_tensor(np.asarray(obs[k])[None]) for k in self.spec.state_keys + self.spec.image_keys
+        }
+        actions = torch.as_tensor(np.asarray(action, dtype=np.float32)[None, : self.continuous_dim])
+        return self.critic.forward_features(self.critic.encoder(batch), actions)[:, 0].numpy()
+
     # ------------------------------------------------------------------------------------------ learning
     def _augment(self, obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if self.cfg.augment_pad <= 0 or not self.spec.image_keys:

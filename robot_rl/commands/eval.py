@@ -15,6 +15,7 @@ from robot_rl.agents.sac import SACConfig
 from robot_rl.commands.train import make_trainer
 from robot_rl.config import ConfigError, task_config, to_dataclass
 from robot_rl.loop import TrainConfig
+from robot_rl.safety.config import safety_config
 
 
 def run(cfg: DictConfig) -> int:
@@ -34,7 +35,8 @@ def run(cfg: DictConfig) -> int:
     train.eval_episodes, train.video_episodes = int(cfg.episodes), int(cfg.video_episodes)
     train.demos = None
     out_dir = Path(cfg.out_dir) if cfg.out_dir else checkpoint.parent.parent / f"eval_{checkpoint.name}"
-    trainer = make_trainer(task, to_dataclass(SACConfig, run_cfg.agent, "agent"), train, out_dir)
+    agent_cfg = to_dataclass(SACConfig, run_cfg.agent, "agent")
+    trainer = make_trainer(task, agent_cfg, train, out_dir, safety_config(run_cfg))
     trainer.agent.eval()
     trainer.resume(checkpoint)
     result = trainer.evaluate(log_history=False)

@@ -23,6 +23,7 @@ from robot_rl.config import ConfigError, TaskConfig, task_config, to_dataclass
 from robot_rl.demos import load_demo_buffer
 from robot_rl.envs.make import make_env
 from robot_rl.loop import TrainConfig, Trainer
+from robot_rl.safety.config import SafetyConfig, safety_config
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,19 @@ def demo_loader(task: TaskConfig, train: TrainConfig, run_dir: Path) -> Any:
 
 
 def make_trainer(
-    task: TaskConfig, agent_cfg: SACConfig, train: TrainConfig, run_dir: Path, **kwargs: Any
+    task: TaskConfig,
+    agent_cfg: SACConfig,
+    train: TrainConfig,
+    run_dir: Path,
+    safety: SafetyConfig | None = None,
+    **kwargs: Any,
 ) -> Trainer:
-    """The single-process trainer for a task (used by train and eval)."""
-    env_factory = partial(make_env, task, gripper_stay=agent_cfg.gripper_critic)
+    """The single-process trainer for a task (used by train and eval), its envs behind the shield."""
+    env_factory = partial(make_env, task, gripper_stay=agent_cfg.gripper_critic, safety=safety)
+    if train.conservative_floor > 0 and task.expert:
+        from sim.experts import make_expert
+
+        kwargs["baseline"] = make_expert(task.expert, task.action_scale, task.action_dims)
     return Trainer(env_factory, agent_cfg, train, run_dir, state_keys=task.state_keys, **kwargs)
 
 
@@ -86,7 +96,9 @@ def run(cfg: DictConfig) -> int:
     log.info("git %s, config:\n%s", git_sha(), config_yaml)
 
     loader = demo_loader(task, train, run_dir)
-    trainer = make_trainer(task, agent_cfg, train, run_dir, demo_loader=loader, config_yaml=config_yaml)
+    trainer = make_trainer(
+        task, agent_cfg, train, run_dir, safety_config(cfg), demo_loader=loader, config_yaml=config_yaml
+    )
     if cfg.resume:
         trainer.resume(cfg.resume)
     summary = trainer.run()
@@ -94,7 +106,8 @@ def run(cfg: DictConfig) -> int:
         f"\nsuccess rate {summary['success_rate']:.0%} after {summary['env_steps']} env steps "
         f"in {summary['wall_time_s'] / 60:.1f} min\n"
         f"learning curve: {summary['learning_curve']}\nvideo: {summary['video']}\n"
-        f"checkpoint: {summary['checkpoint']}\nTensorBoard: tensorboard --logdir {run_dir / 'tensorboard'}"
+        f"checkpoint: {summary['checkpoint']}\nsafety events: {summary['safety_events'] or 'none'}\n"
+        f"TensorBoard: tensorboard --logdir {run_dir / 'tensorboard'}"
     )
     return 0
 

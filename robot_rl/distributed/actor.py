@@ -79,6 +79,7 @@ class Actor:
                     "truncated": bool(truncated),
                     "first": first,
                     "success": bool(info.get("success", False)),
+                    "safety": [event["layer"] for event in info.get("safety", [])],
                 }
             )
             self.steps += 1

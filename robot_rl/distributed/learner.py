@@ -59,6 +59,7 @@ class Learner:
             online.add(item["obs"], item["action"], float(item["reward"]), item["next_obs"],
                        bool(item["terminated"]), bool(item["truncated"]))  # fmt: skip
             self.last_session = session
+            self.trainer.count_safety(item.get("safety", []))
             self._episode_stats(session, item)
         self.received += len(items)
         self.pending.append([session, len(items)])

@@ -7,19 +7,31 @@ configured are skipped; the time limit always comes last.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import gymnasium as gym
 
 import robot_rl  # noqa: F401  (registers the ids)
 from robot_rl.config import ConfigError, TaskConfig
 from robot_rl.envs.wrappers import GripperStay, RestrictDoF
+from robot_rl.safety.config import SafetyConfig
+from robot_rl.safety.shield import SafetyShield
 
 
 def make_env(
-    task: TaskConfig, *, render_mode: str | None = None, gripper_stay: bool = False, **overrides
+    task: TaskConfig,
+    *,
+    render_mode: str | None = None,
+    gripper_stay: bool = False,
+    safety: SafetyConfig | None = None,
+    base_policy: Callable | None = None,
+    **overrides,
 ) -> gym.Env:
     """Build the task's env with its time limit; ``overrides`` replace constructor keywords.
 
     ``gripper_stay`` makes the last action entry a discrete open/stay/close command (gripper critic).
+    ``safety`` (enabled) puts the ``SafetyShield`` right around the base env; ``base_policy`` serves its
+    ``base_policy`` backup.
     """
     if task.env_id not in gym.registry:
         known = sorted(k for k in gym.registry if k.startswith("robot_rl/"))
@@ -28,8 +40,19 @@ def make_env(
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
     env = gym.make(task.env_id, disable_env_checker=True, **kwargs)
+    if safety is not None and safety.enabled:
+        env = SafetyShield(env, safety, base_policy=base_policy, risk_monitor=risk_monitor(safety))
     if task.action_dims is not None:
         env = RestrictDoF(env, list(task.action_dims))
     if gripper_stay:
         env = GripperStay(env)
     return gym.wrappers.TimeLimit(env, max_episode_steps=task.max_episode_steps)
+
+
+def risk_monitor(safety: SafetyConfig):
+    """The configured self-trained monitor; ``ensemble`` is attached by the trainer (it needs the agent)."""
+    if safety.risk_monitor == "safety_critic":
+        from robot_rl.safety.risk import SafetyCritic
+
+        return SafetyCritic(gamma=safety.risk_horizon_gamma)
+    return None

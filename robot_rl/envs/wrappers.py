@@ -14,7 +14,7 @@ class RestrictDoF(gym.ActionWrapper):
     """Expose only some action dimensions; the others are sent as 0 (no motion on that axis).
 
     ``RestrictDoF(env, [0, 1, 2, 6])`` gives a 4-D ``[dx, dy, dz, gripper]`` action (gym-hil's pick-cube
-    set). ``info["executed_action"]`` keeps the 7-D command actually sent.
+    set). The safety shield, inside it, reports the 7-D command it executed (``info["executed_action"]``).
     """
 
     def __init__(self, env: gym.Env, dims: list[int]) -> None:

@@ -1,8 +1,9 @@
 """actor_node: steps the env with the latest policy and streams transitions to the learner.
 
-The env is the task's in-process simulation (``RosRobotEnv`` over a robot's topics comes with the
-sim_robot_node). It timestamps its own steps and logs its realised rate; in simulation it runs as fast
-as the learner allows (flow control), with ``realtime:=true`` it holds ``control_hz``.
+The env is the task's in-process simulation, or ``RosRobotEnv`` over a robot's topics
+(``task.env_id=robot_rl/RosRobot-v0``), behind the safety shield (``safety``). It timestamps its own
+steps; in simulation it runs as fast as the learner allows (flow control), with ``realtime:=true`` it
+holds ``control_hz`` (a ``RosRobotEnv`` is paced by the robot's ticks instead).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from robot_rl.envs.make import make_env
 from robot_rl.loop import TrainConfig
 from robot_rl.nodes.common import read_settings, run_node
 from robot_rl.obs import ObsSpec
+from robot_rl.safety.config import safety_config
 from robot_rl.transport.actor_client import ActorClient
 from robot_rl.transport.keys import CurveKeys
 
@@ -34,7 +36,7 @@ def body(node: Node) -> int:
     task = task_config(cfg.task)
     agent_cfg: SACConfig = to_dataclass(SACConfig, cfg.agent, "agent")
     train: TrainConfig = to_dataclass(TrainConfig, cfg.train, "train")
-    env = make_env(task, gripper_stay=agent_cfg.gripper_critic)
+    env = make_env(task, gripper_stay=agent_cfg.gripper_critic, safety=safety_config(cfg))
     spec = ObsSpec.from_space(env.observation_space, task.state_keys)
     agent = SACAgent(spec, int(np.prod(env.action_space.shape)), agent_cfg, seed=seed)
     keys = CurveKeys.actor(settings.keys) if settings.keys else None

@@ -21,6 +21,7 @@ from robot_rl.config import task_config, to_dataclass
 from robot_rl.distributed.learner import Learner
 from robot_rl.loop import TrainConfig
 from robot_rl.nodes.common import read_settings, run_node
+from robot_rl.safety.config import safety_config
 from robot_rl.transport.keys import CurveKeys
 from robot_rl.transport.learner_server import LearnerServer
 
@@ -38,6 +39,7 @@ def body(node: Node) -> int:
         to_dataclass(SACConfig, cfg.agent, "agent"),
         train,
         run_dir,
+        safety_config(cfg),
         demo_loader=demo_loader(task, train, run_dir),
         config_yaml=config_yaml,
     )
@@ -71,7 +73,8 @@ def body(node: Node) -> int:
     node.get_logger().info(
         f"success rate {summary['success_rate']:.0%} after {summary['env_steps']} env steps in "
         f"{summary['wall_time_s'] / 60:.1f} min; curve {summary['learning_curve']}, "
-        f"video {summary['video']}, checkpoint {summary['checkpoint']}"
+        f"video {summary['video']}, checkpoint {summary['checkpoint']}, "
+        f"safety events {summary['safety_events'] or 'none'}"
     )
     return 0
 

@@ -6,6 +6,11 @@ tick, and takes ``cmd/twist`` (TCP velocity, held for one period, then the arm h
 ``cmd/gripper`` commands; ``reset`` (``std_srvs/Trigger``) starts a new episode, seeded by the
 ``seed`` parameter when it is >= 0.
 
+Safety sits here, next to the motor: the env runs behind the ``SafetyShield`` (Hydra ``safety``); a
+watchdog holds the arm when no command arrived for two control periods; ``estop`` (Trigger) latches
+an e-stop that only ``estop_release`` (Trigger) clears, and ``estop_state`` (``std_msgs/Bool``)
+reports it on every tick and change.
+
 Clocking (parameter ``realtime``):
 - ``true`` (default, like hardware): a timer ticks at ``control_hz`` and each tick applies the latest
   commands; a late command waits for the next tick.
@@ -26,7 +31,7 @@ from geometry_msgs.msg import PoseStamped, TwistStamped, WrenchStamped
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
-from std_msgs.msg import Float64MultiArray
+from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import Trigger
 
 import robot_rl  # noqa: F401  (registers the env ids)
@@ -34,6 +39,9 @@ from drivers import topics
 from drivers.ros_messages import image_msg, parts_msg, pose_msg, twist_from_msg, twist_msg, wrench_msg
 from robot_rl.config import load_config, task_config
 from robot_rl.nodes.common import run_node
+from robot_rl.safety.config import safety_config
+from robot_rl.safety.shield import SafetyShield
+from robot_rl.safety.watchdog import Watchdog
 
 ARM_JOINTS = [f"joint{i}" for i in range(1, 8)]
 GRIPPER_JOINT = "finger_joint1"
@@ -53,8 +61,10 @@ class SimRobot:
             "seed", -1, ParameterDescriptor(description="seed of the next reset; -1: none")
         )
         self.gripper_open_m = node.declare_parameter("gripper_open_m", 0.04).value
-        task = task_config(load_config("train", shlex.split(overrides)).task)
-        self.env = gym.make(task.env_id, disable_env_checker=True, **task.env_kwargs())
+        cfg = load_config("train", shlex.split(overrides))
+        task = task_config(cfg.task)
+        env = gym.make(task.env_id, disable_env_checker=True, **task.env_kwargs())
+        self.env = self.shield = SafetyShield(env, safety_config(cfg))
         base = self.env.unwrapped
         self.period_s = 1.0 / base.control_hz
         self.scale = np.asarray(base.action_scale, dtype=np.float64)
@@ -69,6 +79,10 @@ class SimRobot:
         node.create_subscription(TwistStamped, topics.CMD_TWIST, self._on_twist, 10)
         node.create_subscription(Float64MultiArray, topics.CMD_GRIPPER, self._on_gripper, 10)
         node.create_service(Trigger, topics.RESET, self._on_reset)
+        self.pub_estop = node.create_publisher(Bool, topics.ESTOP_STATE, 10)
+        node.create_service(Trigger, topics.ESTOP, self._on_estop)
+        node.create_service(Trigger, topics.ESTOP_RELEASE, self._on_estop_release)
+        self.watchdog = Watchdog(2 * self.period_s)
 
         self.twist = np.zeros(6)
         self.opening = 1.0
@@ -87,6 +101,7 @@ class SimRobot:
     # --------------------------------------------------------------------------------------- commands
     def _on_twist(self, msg: TwistStamped) -> None:
         self.twist, self.new_twist = twist_from_msg(msg), True
+        self.watchdog.feed(time.monotonic())
         self._maybe_lockstep()
 
     def _on_gripper(self, msg: Float64MultiArray) -> None:
@@ -99,6 +114,21 @@ class SimRobot:
     def _maybe_lockstep(self) -> None:
         if not self.realtime and self.new_twist and self.new_gripper:
             self._tick()
+
+    def _on_estop(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        self.shield.estop("estop service")
+        self.node.get_logger().warning("E-STOP latched: holding until estop_release")
+        self.pub_estop.publish(Bool(data=True))
+        response.success, response.message = True, "e-stop latched"
+        return response
+
+    def _on_estop_release(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        was = self.shield.estopped
+        self.shield.release_estop()
+        self.node.get_logger().info("e-stop released" if was else "e-stop release: was not latched")
+        self.pub_estop.publish(Bool(data=False))
+        response.success, response.message = True, "e-stop released" if was else "e-stop was not latched"
+        return response
 
     def _on_reset(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         seed = int(self.node.get_parameter("seed").value)
@@ -115,6 +145,13 @@ class SimRobot:
         return self._publish(obs, 0.0, info) if publish else None
 
     def _tick(self) -> None:
+        expired, changed = self.watchdog.check(time.monotonic())
+        if changed and expired and self.watchdog.last_feed is not None:
+            self.node.get_logger().warning("watchdog: no command for two control periods, holding the arm")
+        elif changed and not expired:
+            self.node.get_logger().info("watchdog: commands again")
+        if expired:
+            self.twist = np.zeros(6)
         action = self._action()
         self.twist = np.zeros(6)  # a twist is held for one period; without a new one the arm stays put
         self.new_twist = self.new_gripper = False
@@ -141,6 +178,7 @@ class SimRobot:
     def _send(self, messages: list[tuple[Any, Any]]) -> None:
         for publisher, msg in messages:
             publisher.publish(msg)
+        self.pub_estop.publish(Bool(data=self.shield.estopped))
         self.last_messages, self.last_published = messages, time.monotonic()
 
     def _publish(self, obs: dict[str, Any], reward: float, info: dict[str, Any]) -> Time:

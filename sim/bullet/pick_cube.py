@@ -12,7 +12,7 @@ aligned with the base axes), so ``sim.experts.PickCubeExpert`` runs unchanged.
 
 A control step turns the TCP target (``robot_rl.envs.tcp_target.TcpTarget``, as in MuJoCo) into joint
 targets with ``calculateInverseKinematics`` (joint limits, rest pose = home), refined on a
-kinematic copy of the arm, caps each joint's motion at its velocity limit times the control period, and
+kinematic copy of the arm, scales the step to the joint velocity limits times the control period, and
 ramps torque-limited position motors to it over ``period / physics_dt`` substeps. ``reset`` restores a
 snapshot taken at construction and re-creates the cube, so a seed replays its trajectory bit for bit.
 Images come from the CPU ``ER_TINY_RENDERER``.
@@ -54,6 +54,8 @@ HOME_TCP_QUAT = np.array([0.0, 1.0, 0.0, 0.0])  # fingers down, hand aligned wit
 ROTATION_LIMIT = np.array([0.5, 0.5, 1.2])  # orientation box around HOME_TCP_QUAT [rad], as in MuJoCo
 # Robot constants: they mirror sim/panda_env.py, plus Franka's datasheet torque limits.
 HOME_QPOS = np.array([0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785])
+IK_WRONG_WAY_M = 0.005  # an IK step may not take the TCP further than this away from its target
+IK_BRANCH_JUMP_RAD = 0.5  # a refinement step larger than this left the null-space IK's branch
 MAX_JOINT_VEL = np.array([2.175, 2.175, 2.175, 2.175, 2.61, 2.61, 2.61])  # rad/s
 MAX_JOINT_TORQUE = np.array([87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0])  # Nm
 FINGER_OPEN_M = 0.04  # per finger
@@ -168,10 +170,20 @@ class PandaPickCubeBulletEnv(ArmEnv):
     def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         action = check_action(action)
         target_pos, target_quat = self.tcp_target(self.tcp_pose()[0], action)
-        q = self._arm_state()[0]
-        max_step = MAX_JOINT_VEL * self.period_s
-        q_goal = np.clip(self._solve_ik(target_pos, target_quat), q - max_step, q + max_step)
-        q_goal = np.clip(q_goal, self._q_low, self._q_high)
+        if np.any(action[:6]):
+            q = self._arm_state()[0]
+            step = np.clip(self._solve_ik(target_pos, target_quat), self._q_low, self._q_high) - q
+            # The whole step is scaled to the velocity limits, keeping its direction: clipping joints one
+            # by one would bend the TCP's path (and, after an IK branch flip, send the arm out of its box).
+            ratio = float(np.max(np.abs(step) / (MAX_JOINT_VEL * self.period_s)))
+            q_goal = q + (step / ratio if ratio > 1.0 else step)
+            # pybullet's IK can step the wrong way in contorted postures (joints at their limits): a step
+            # that takes the TCP further from its target than it is now is not taken; the arm holds.
+            now, reached = self.tcp_pose()[0], self._tcp_at(q_goal)
+            if np.linalg.norm(reached - target_pos) > np.linalg.norm(now - target_pos) + IK_WRONG_WAY_M:
+                q_goal = self._q_cmd.copy()
+        else:  # no motion commanded (a hold): keep the joint targets; re-solving IK drifts when contorted
+            q_goal = self._q_cmd.copy()
         self._command_fingers(FINGER_OPEN_M * (1.0 - action[6]) / 2.0)
         # Ramp the joint targets over the period with the ramp's velocity fed forward: a step change of
         # target makes the torque-limited motors overshoot by centimetres.
@@ -219,11 +231,19 @@ class PandaPickCubeBulletEnv(ArmEnv):
         )  # fmt: skip
         for j in ARM:
             p.resetJointState(self._ik_robot, j, q_null[j], physicsClientId=self._ik_cid)
-        q = p.calculateInverseKinematics(
+        q = np.array(p.calculateInverseKinematics(
             self._ik_robot, TCP, pos.tolist(), quat_xyzw, jointDamping=[IK_DAMPING] * 9,
             maxNumIterations=IK_ITERATIONS, residualThreshold=1e-6, physicsClientId=self._ik_cid,
-        )  # fmt: skip
-        return np.array(q[:7])
+        )[:7])  # fmt: skip
+        # The refinement has no joint limits: if it jumped to another IK branch, keep the limited solution.
+        return q if np.max(np.abs(q - np.array(q_null[:7]))) < IK_BRANCH_JUMP_RAD else np.array(q_null[:7])
+
+    def _tcp_at(self, q: np.ndarray) -> np.ndarray:
+        """TCP position for joint angles ``q`` (forward kinematics on the kinematic copy)."""
+        for j in ARM:
+            p.resetJointState(self._ik_robot, j, q[j], physicsClientId=self._ik_cid)
+        s = p.getLinkState(self._ik_robot, TCP, computeForwardKinematics=True, physicsClientId=self._ik_cid)
+        return np.array(s[4])
 
     def _arm_state(self) -> tuple[np.ndarray, np.ndarray]:
         states = p.getJointStates(self._robot, ARM, physicsClientId=self._cid)
