@@ -222,3 +222,39 @@ def test_estop_latches_until_released() -> None:
     before = obs["state"]["tcp_pose"][:3].copy()
     obs, *_ = env.step(np.array([1, 0, 0, 0, 0, 0, 0], np.float32))
     assert obs["state"]["tcp_pose"][0] - before[0] > 0.01
+
+
+def test_risk_monitor_hands_control_to_its_backup() -> None:
+    class Alarmed:
+        steps = 10_000  # past warm-up
+
+        def risk(self, obs, action) -> float:
+            return 0.9 if action[0] > 0.5 else 0.0
+
+    env = SafetyShield(
+        gym.make("robot_rl/PandaPickCube-v0", disable_env_checker=True),
+        SafetyConfig(risk_monitor="safety_critic", risk_threshold=0.5),
+        risk_monitor=Alarmed(),
+    )
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(np.array([1.0, 0, 0, 0, 0, 0, -1], np.float32))
+    assert "risk" in {e["layer"] for e in info["safety"]}
+    assert np.all(info["executed_action"][:6] == 0) and info["proposed_action"][0] == 1.0  # held
+
+
+def test_trainer_attaches_the_critic_ensemble_as_risk_monitor(tmp_path) -> None:
+    from functools import partial
+
+    from robot_rl.agents.sac import SACConfig
+    from robot_rl.config import load_config, task_config
+    from robot_rl.envs.make import make_env
+    from robot_rl.loop import TrainConfig, Trainer
+    from robot_rl.safety.risk import EnsembleDisagreement
+
+    task = task_config(load_config("train", []).task)
+    factory = partial(make_env, task, safety=SafetyConfig(risk_monitor="ensemble", risk_warmup_steps=0))
+    trainer = Trainer(factory, SACConfig(num_critics=3), TrainConfig(video_episodes=0), tmp_path)
+    shield = trainer.env.env.env  # TimeLimit -> RestrictDoF -> SafetyShield
+    assert isinstance(shield, SafetyShield) and isinstance(shield.risk_monitor, EnsembleDisagreement)
+    trainer.env.reset(seed=0)
+    assert shield.risk_monitor.risk(shield._obs, np.zeros(7)) >= 0.0  # the 3 critics' std

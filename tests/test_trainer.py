@@ -61,3 +61,31 @@ def test_train_cli_with_cameras_stores_uint8_frames_and_resumes(tmp_path) -> Non
         == 0
     )
     assert json.loads((resumed / "summary.json").read_text())["env_steps"] == 150
+
+
+def test_conservative_exploration_mixes_baseline_and_learner_episodes(tmp_path) -> None:
+    cfg = TrainConfig(
+        total_env_steps=1000, learning_starts=100, eval_every=0, eval_episodes=1, video_episodes=0,
+        conservative_floor=0.9,
+    )  # fmt: skip
+    baseline_steps = []
+
+    def baseline(obs):  # a do-nothing controller; rewards are made positive below (floor needs R >= 0)
+        baseline_steps.append(1)
+        return np.zeros(1, np.float32)
+
+    trainer = Trainer(
+        lambda render_mode=None: gym.wrappers.TransformReward(
+            gym.make("Pendulum-v1", max_episode_steps=50), lambda r: r + 17.0
+        ),
+        SACConfig(num_critics=2, hidden_dims=[32, 32]),
+        cfg,
+        tmp_path,
+        baseline=baseline,
+    )
+    trainer.run()
+    episodes = 1000 // 50
+    assert 0 < len(baseline_steps) < 1000 and len(baseline_steps) % 50 == 0  # whole episodes each
+    mixer = trainer.mixer
+    assert len(mixer.returns["baseline"]) + len(mixer.returns["learner"]) == episodes
+    assert len(trainer.online) == 1000  # baseline episodes are training data too

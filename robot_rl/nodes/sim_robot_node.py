@@ -100,7 +100,11 @@ class SimRobot:
 
     # --------------------------------------------------------------------------------------- commands
     def _on_twist(self, msg: TwistStamped) -> None:
-        self.twist, self.new_twist = twist_from_msg(msg), True
+        twist = twist_from_msg(msg)
+        if not np.all(np.isfinite(twist)):  # never reaches the arm; the watchdog holds it meanwhile
+            self.node.get_logger().error(f"ignored twist command {twist.tolist()}: NaN/Inf")
+            return
+        self.twist, self.new_twist = twist, True
         self.watchdog.feed(time.monotonic())
         self._maybe_lockstep()
 
