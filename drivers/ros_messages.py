@@ -30,10 +30,9 @@ def image_from_msg(msg: Image) -> np.ndarray:
 
 
 def pose_msg(pos: np.ndarray, quat_wxyz: np.ndarray, stamp: Time) -> PoseStamped:
-    msg = PoseStamped()
-    msg.header.stamp, msg.header.frame_id = stamp, BASE_FRAME
-    p, q = msg.pose.position, msg.pose.orientation
-    p.x, p.y, p.z = (float(v) for v in pos)
+    msg = _stamped(PoseStamped, stamp)
+    _set_xyz(msg.pose.position, pos)
+    q = msg.pose.orientation
     q.w, q.x, q.y, q.z = (float(v) for v in quat_wxyz)
     return msg
 
@@ -44,34 +43,42 @@ def pose_from_msg(msg: PoseStamped) -> np.ndarray:
     return np.array([p.x, p.y, p.z, q.w, q.x, q.y, q.z])
 
 
-def twist_msg(linear: np.ndarray, angular: np.ndarray, stamp: Time) -> TwistStamped:
-    msg = TwistStamped()
+def _set_xyz(vector, values: np.ndarray) -> None:
+    vector.x, vector.y, vector.z = (float(v) for v in values)
+
+
+def _xyz(vector) -> list[float]:
+    return [vector.x, vector.y, vector.z]
+
+
+def _stamped(msg_type: type, stamp: Time):
+    msg = msg_type()
     msg.header.stamp, msg.header.frame_id = stamp, BASE_FRAME
-    lin, ang = msg.twist.linear, msg.twist.angular
-    lin.x, lin.y, lin.z = (float(v) for v in linear)
-    ang.x, ang.y, ang.z = (float(v) for v in angular)
+    return msg
+
+
+def twist_msg(linear: np.ndarray, angular: np.ndarray, stamp: Time) -> TwistStamped:
+    msg = _stamped(TwistStamped, stamp)
+    _set_xyz(msg.twist.linear, linear)
+    _set_xyz(msg.twist.angular, angular)
     return msg
 
 
 def twist_from_msg(msg: TwistStamped) -> np.ndarray:
     """(6,) linear + angular."""
-    lin, ang = msg.twist.linear, msg.twist.angular
-    return np.array([lin.x, lin.y, lin.z, ang.x, ang.y, ang.z])
+    return np.array(_xyz(msg.twist.linear) + _xyz(msg.twist.angular))
 
 
 def wrench_msg(force: np.ndarray, torque: np.ndarray, stamp: Time) -> WrenchStamped:
-    msg = WrenchStamped()
-    msg.header.stamp, msg.header.frame_id = stamp, BASE_FRAME
-    f, t = msg.wrench.force, msg.wrench.torque
-    f.x, f.y, f.z = (float(v) for v in force)
-    t.x, t.y, t.z = (float(v) for v in torque)
+    msg = _stamped(WrenchStamped, stamp)
+    _set_xyz(msg.wrench.force, force)
+    _set_xyz(msg.wrench.torque, torque)
     return msg
 
 
 def wrench_from_msg(msg: WrenchStamped) -> np.ndarray:
     """(6,) force + torque."""
-    f, t = msg.wrench.force, msg.wrench.torque
-    return np.array([f.x, f.y, f.z, t.x, t.y, t.z])
+    return np.array(_xyz(msg.wrench.force) + _xyz(msg.wrench.torque))
 
 
 def parts_msg(parts: dict[str, np.ndarray]) -> Float64MultiArray:

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "train": ("train", "train", "train SAC/RLPD on a task in one process (curves, video, checkpoints)"),
     "eval": ("eval", "eval", "evaluate a checkpoint: success rate over seeded episodes and an MP4"),
     "keys": ("keys", "keys", "make CURVE key pairs that encrypt and authenticate actor/learner traffic"),
+    "train-bc": ("train_bc", "train_bc", "behaviour cloning from HDF5 demos: a base policy for residual RL"),
     "view": ("view", "view", "watch the scripted expert on a task: a window, or an MP4 when headless"),
     "collect-demos": (
         "collect_demos",

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from robot_rl.agents.sac import SACAgent, SACConfig
+from robot_rl.agents import Agent, AgentConfig, make_agent
 from robot_rl.buffers import MixedBuffer, ReplayBuffer
 from robot_rl.checkpoint import load_checkpoint, save_checkpoint
 from robot_rl.data.layout import flatten_obs as flat_obs
@@ -66,7 +66,7 @@ class Trainer:
     def __init__(
         self,
         make_env: Callable[..., gym.Env],
-        agent_cfg: SACConfig,
+        agent_cfg: AgentConfig,
         cfg: TrainConfig,
         run_dir: str | Path,
         *,
@@ -92,7 +92,7 @@ class Trainer:
         self.eval_env = make_env()
         self.spec = ObsSpec.from_space(self.env.observation_space, state_keys)
         action_dim = int(np.prod(self.env.action_space.shape))
-        self.agent = SACAgent(self.spec, action_dim, agent_cfg, seed=cfg.seed)
+        self.agent = make_agent(self.spec, action_dim, agent_cfg, seed=cfg.seed)
         attach_ensemble_monitor(self.env, self.agent)
         buffer_args = dict(n_step=cfg.n_step, gamma=agent_cfg.gamma, max_memory_gb=cfg.max_buffer_gb)
         self.online = ReplayBuffer(self.spec.storage_spaces(), action_dim, cfg.buffer_capacity, **buffer_args)
@@ -121,6 +121,7 @@ class Trainer:
             "numpy_rng": self.rng.bit_generator.state,
             "torch_generator": self.agent.generator.get_state().tolist(),
             "history": self.history,
+            "agent_counters": getattr(self.agent, "counters", dict)(),
         }
 
     def save(self, name: str) -> Path:
@@ -141,6 +142,8 @@ class Trainer:
         self.agent.num_updates = int(state["num_updates"])
         self.rng.bit_generator.state = state["numpy_rng"]
         self.agent.generator.set_state(torch.tensor(state["torch_generator"], dtype=torch.uint8))
+        if hasattr(self.agent, "set_counters"):
+            self.agent.set_counters(state.get("agent_counters", {}))
         self.history = list(state["history"])
         self.online.end_episode()  # the interrupted episode is not continued; a new one starts
         log.info("resumed from %s at env step %d", path, self.env_steps)
@@ -295,7 +298,7 @@ class Trainer:
         return write_mp4(self.run_dir / "eval.mp4", frames, fps=10) if frames else None
 
 
-def attach_ensemble_monitor(env: gym.Env, agent: SACAgent) -> None:
+def attach_ensemble_monitor(env: gym.Env, agent: Agent) -> None:
     """Give the env's shield the learner's critic disagreement as risk monitor, when so configured."""
     wrappers = []
     while isinstance(env, gym.Wrapper):

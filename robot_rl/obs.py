@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import gymnasium as gym
 import numpy as np
+import torch
 
 
 def flat_spaces(space: gym.Space, prefix: str = "") -> dict[str, gym.spaces.Box]:
@@ -58,6 +59,10 @@ class ObsSpec:
         return cls(
             vectors, images, dim, sizes.pop() if sizes else None, {k: spaces[k] for k in vectors + images}
         )
+
+    def batch_of_one(self, obs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        """The learner's keys of one flat observation as tensors with a batch dimension of 1."""
+        return {k: torch.as_tensor(np.asarray(obs[k])[None]) for k in self.state_keys + self.image_keys}
 
     def storage_spaces(self) -> dict[str, gym.spaces.Box]:
         """What the replay buffer stores per frame: the state keys (float32) and the cameras (uint8)."""

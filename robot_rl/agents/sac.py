@@ -21,6 +21,7 @@ from torch import nn
 
 from robot_rl import losses
 from robot_rl.agents.gripper_critic import GripperCritic
+from robot_rl.agents.policy_weights import PolicyWeights
 from robot_rl.buffers import Batch
 from robot_rl.networks import ImageEncoder, ensemble_mlp, mlp, random_shift
 from robot_rl.obs import ObsSpec
@@ -47,6 +48,7 @@ class SACConfig:
     grad_clip_norm: float | None = None  # clip each network's gradient norm (None: off)
     image_feature_dim: int = 50  # CNN output size
     augment_pad: int = 4  # DrQ random-shift padding [px]; 0 disables augmentation
+    symlog_inputs: bool = False  # squash the state sign(x) log(1+|x|) (states mixing metres and newtons)
     bc_weight: float = 0.0  # weight of a behaviour-cloning term on demo samples in the actor loss (0: off)
     pretrained_encoder: str | None = None  # local safetensors file with ImageEncoder weights (no download)
     freeze_encoder: bool = False  # keep the (pretrained) image encoder fixed
@@ -63,16 +65,22 @@ class SACConfig:
 
 
 class Encoder(nn.Module):
-    """Flat observation dict -> feature vector: [CNN(images), state vector]."""
+    """Flat observation dict -> feature vector: [CNN(images), state vector].
 
-    def __init__(self, spec: ObsSpec, feature_dim: int) -> None:
+    ``symlog`` squashes the state as sign(x) * log(1 + |x|) (DreamerV3): positions in metres pass almost
+    unchanged while forces in newtons shrink to a few units, so no part of the state swamps the rest.
+    """
+
+    def __init__(self, spec: ObsSpec, feature_dim: int, symlog: bool = False) -> None:
         super().__init__()
-        self.spec = spec
+        self.spec, self.symlog = spec, symlog
         self.cnn = ImageEncoder(spec.image_keys, spec.image_size, feature_dim) if spec.image_keys else None
         self.out_dim = spec.state_dim + (feature_dim if self.cnn else 0)
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         parts = [obs[k].flatten(1).float() for k in self.spec.state_keys]
+        if self.symlog:
+            parts = [torch.sign(p) * torch.log1p(p.abs()) for p in parts]
         if self.cnn is not None:
             parts.insert(0, self.cnn({k: obs[k] for k in self.spec.image_keys}))
         return torch.cat(parts, dim=-1)
@@ -127,7 +135,7 @@ class Critic(nn.Module):
 
     def __init__(self, spec: ObsSpec, action_dim: int, cfg: SACConfig) -> None:
         super().__init__()
-        self.encoder = Encoder(spec, cfg.image_feature_dim)
+        self.encoder = Encoder(spec, cfg.image_feature_dim, cfg.symlog_inputs)
         self.num_critics = cfg.num_critics
         self.q = ensemble_mlp(
             cfg.num_critics, self.encoder.out_dim + action_dim, cfg.hidden_dims, 1, cfg.critic_layer_norm
@@ -138,7 +146,7 @@ class Critic(nn.Module):
         return self.q(x).squeeze(-1)
 
 
-class SACAgent(nn.Module):
+class SACAgent(PolicyWeights):
     """SAC/RLPD learner. ``act()`` for the actor side, ``update()`` for the learner side."""
 
     def __init__(self, spec: ObsSpec, action_dim: int, cfg: SACConfig, seed: int = 0) -> None:
@@ -181,27 +189,10 @@ class SACAgent(nn.Module):
     # ------------------------------------------------------------------------------------------ acting
     POLICY_PREFIXES = ("actor.", "critic.encoder.", "gripper.q.")
 
-    def policy_state(self) -> dict[str, torch.Tensor]:
-        """What an actor needs to act: the actor, the encoder it reads, the gripper critic's head."""
-        return {
-            k: v.detach().contiguous()
-            for k, v in self.state_dict().items()
-            if k.startswith(self.POLICY_PREFIXES)
-        }
-
-    def load_policy_state(self, state: dict[str, torch.Tensor]) -> None:
-        """Load ``policy_state()`` output; a key mismatch is an error (a different agent config)."""
-        expected = {k for k in self.state_dict() if k.startswith(self.POLICY_PREFIXES)}
-        if set(state) != expected:
-            raise ValueError(f"policy weights do not match this agent: {sorted(set(state) ^ expected)[:5]}")
-        self.load_state_dict(state, strict=False)
-
     @torch.no_grad()
     def act(self, obs: dict[str, np.ndarray], deterministic: bool = False) -> np.ndarray:
         """One action (A,) for one flat observation dict (no batch dim)."""
-        batch = {
-            k: torch.as_tensor(np.asarray(obs[k])[None]) for k in self.spec.state_keys + self.spec.image_keys
-        }
+        batch = self.spec.batch_of_one(obs)
         features = self.critic.encoder(batch)
         action, _ = self.actor(features, deterministic, self.generator)
         if self.gripper is not None:
@@ -212,9 +203,7 @@ class SACAgent(nn.Module):
     @torch.no_grad()
     def q_values(self, obs: dict[str, np.ndarray], action: np.ndarray) -> np.ndarray:
         """Every ensemble member's Q for one flat observation and action: (num_critics,)."""
-        batch = {
-            k: torch.as_tensor(np.asarray(obs[k])[None]) for k in self.spec.state_keys + self.spec.image_keys
-        }
+        batch = self.spec.batch_of_one(obs)
         actions = torch.as_tensor(np.asarray(action, dtype=np.float32)[None, : self.continuous_dim])
         return self.critic.forward_features(self.critic.encoder(batch), actions)[:, 0].numpy()
 

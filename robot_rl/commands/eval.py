@@ -11,7 +11,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from robot_rl.agents.sac import SACConfig
+from robot_rl.agents import agent_config
 from robot_rl.commands.train import make_trainer
 from robot_rl.config import ConfigError, task_config, to_dataclass
 from robot_rl.loop import TrainConfig
@@ -35,7 +35,7 @@ def run(cfg: DictConfig) -> int:
     train.eval_episodes, train.video_episodes = int(cfg.episodes), int(cfg.video_episodes)
     train.demos = None
     out_dir = Path(cfg.out_dir) if cfg.out_dir else checkpoint.parent.parent / f"eval_{checkpoint.name}"
-    agent_cfg = to_dataclass(SACConfig, run_cfg.agent, "agent")
+    agent_cfg = agent_config(run_cfg.agent)
     trainer = make_trainer(task, agent_cfg, train, out_dir, safety_config(run_cfg))
     trainer.agent.eval()
     trainer.resume(checkpoint)

@@ -5,21 +5,27 @@ episodes into the run folder (tasks without an expert train without demos); they
 half of every batch (RLPD). Any gymnasium env with Box or Dict observations works: `task.env_id=...`,
 e.g. `robot-rl train task=pendulum`. At the end the run
 folder holds learning_curve.png, eval.csv, eval.mp4, summary.json, TensorBoard logs and checkpoints;
-`resume=<checkpoint folder>` continues a run exactly.
+`resume=<checkpoint folder>` continues a run exactly. Residual RL on a frozen base policy:
+`robot-rl train task=peg_insert agent=residual agent.base_policy=runs/bc_peg_insert` (see train-bc).
 """
 
 from __future__ import annotations
 
 import logging
 import subprocess
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from robot_rl.agents.sac import SACConfig
+from robot_rl.agents import AgentConfig, agent_config
+from robot_rl.agents.bc import BCPolicy
+from robot_rl.agents.residual import BASE_ACTION_KEY, ResidualConfig
 from robot_rl.config import ConfigError, TaskConfig, task_config, to_dataclass
+from robot_rl.data.layout import unflatten_obs
 from robot_rl.demos import load_demo_buffer
 from robot_rl.envs.make import make_env
 from robot_rl.loop import TrainConfig, Trainer
@@ -62,32 +68,70 @@ def resolve_demos(task: TaskConfig, train: TrainConfig, run_dir: Path) -> str | 
     return str(path)
 
 
-def demo_loader(task: TaskConfig, train: TrainConfig, run_dir: Path) -> Any:
-    """The trainer's demo loader for ``train.demos`` (recording scripted demos first for ``auto``)."""
+def demo_loader(task: TaskConfig, train: TrainConfig, run_dir: Path, agent_cfg: Any = None) -> Any:
+    """The trainer's demo loader for ``train.demos`` (recording scripted demos first for ``auto``).
+
+    For residual RL every demo state is relabelled with the base policy's action (``base_action``)."""
     demos = resolve_demos(task, train, run_dir)
-    return None if demos is None else partial(_load_demos, demos, task.action_dims, train.num_demos)
+    if demos is None:
+        return None
+    base = load_base_policy(agent_cfg, task)
+    relabel = None if base is None else (lambda frame: {BASE_ACTION_KEY: base(frame)})
+    return partial(_load_demos, demos, task.action_dims, train.num_demos, relabel)
+
+
+def load_base_policy(agent_cfg: Any, task: TaskConfig) -> Callable[[dict], np.ndarray] | None:
+    """Residual RL's frozen base, ``policy(flat_obs) -> action``: a BC folder or ``expert:<name>``."""
+    if not isinstance(agent_cfg, ResidualConfig):
+        return None
+    source = agent_cfg.base_policy
+    if not source:
+        raise ConfigError(
+            "agent=residual needs agent.base_policy: a BC policy folder (robot-rl train-bc) or expert:<name>"
+        )
+    if source.startswith("expert:"):
+        from sim.experts import make_expert
+
+        expert = make_expert(source.removeprefix("expert:"), task.action_scale, task.action_dims)
+        return lambda flat: expert(unflatten_obs(flat))
+    return BCPolicy(source)
+
+
+def agent_state_keys(task: TaskConfig, agent_cfg: Any) -> list[str] | None:
+    """The learner's state keys: the task's, plus the base action for residual RL."""
+    if isinstance(agent_cfg, ResidualConfig) and task.state_keys:
+        return [*task.state_keys, BASE_ACTION_KEY]
+    return task.state_keys
 
 
 def make_trainer(
     task: TaskConfig,
-    agent_cfg: SACConfig,
+    agent_cfg: AgentConfig,
     train: TrainConfig,
     run_dir: Path,
     safety: SafetyConfig | None = None,
     **kwargs: Any,
 ) -> Trainer:
     """The single-process trainer for a task (used by train and eval), its envs behind the shield."""
-    env_factory = partial(make_env, task, gripper_stay=agent_cfg.gripper_critic, safety=safety)
+    env_factory = partial(
+        make_env,
+        task,
+        gripper_stay=getattr(agent_cfg, "gripper_critic", False),
+        safety=safety,
+        base_action=load_base_policy(agent_cfg, task),
+    )
     if train.conservative_floor > 0 and task.expert:
         from sim.experts import make_expert
 
         kwargs["baseline"] = make_expert(task.expert, task.action_scale, task.action_dims)
-    return Trainer(env_factory, agent_cfg, train, run_dir, state_keys=task.state_keys, **kwargs)
+    return Trainer(
+        env_factory, agent_cfg, train, run_dir, state_keys=agent_state_keys(task, agent_cfg), **kwargs
+    )
 
 
 def run(cfg: DictConfig) -> int:
     task = task_config(cfg.task)
-    agent_cfg: SACConfig = to_dataclass(SACConfig, cfg.agent, "agent")
+    agent_cfg = agent_config(cfg.agent)
     train: TrainConfig = to_dataclass(TrainConfig, cfg.train, "train")
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -95,7 +139,7 @@ def run(cfg: DictConfig) -> int:
     (run_dir / "config.yaml").write_text(config_yaml)
     log.info("git %s, config:\n%s", git_sha(), config_yaml)
 
-    loader = demo_loader(task, train, run_dir)
+    loader = demo_loader(task, train, run_dir, agent_cfg)
     trainer = make_trainer(
         task, agent_cfg, train, run_dir, safety_config(cfg), demo_loader=loader, config_yaml=config_yaml
     )
@@ -112,5 +156,7 @@ def run(cfg: DictConfig) -> int:
     return 0
 
 
-def _load_demos(path, action_dims, num_demos, make_buffer, spec):
-    return load_demo_buffer(path, make_buffer, spec, action_dims=action_dims, num_demos=num_demos)
+def _load_demos(path, action_dims, num_demos, relabel, make_buffer, spec):
+    return load_demo_buffer(
+        path, make_buffer, spec, action_dims=action_dims, num_demos=num_demos, relabel=relabel
+    )

@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 from safetensors.torch import load as load_weights
 
-from robot_rl.agents.sac import SACAgent
+from robot_rl.agents import Agent
 from robot_rl.data.layout import flatten_obs
 from robot_rl.transport.actor_client import ActorClient
 
@@ -30,7 +30,7 @@ class Actor:
     def __init__(
         self,
         env: gym.Env,
-        agent: SACAgent,
+        agent: Agent,
         client: ActorClient,
         *,
         realtime: bool = False,

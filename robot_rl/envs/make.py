@@ -13,7 +13,7 @@ import gymnasium as gym
 
 import robot_rl  # noqa: F401  (registers the ids)
 from robot_rl.config import ConfigError, TaskConfig
-from robot_rl.envs.wrappers import GripperStay, RestrictDoF
+from robot_rl.envs.wrappers import BaseActionObservation, GripperStay, RestrictDoF
 from robot_rl.safety.config import SafetyConfig
 from robot_rl.safety.shield import SafetyShield
 
@@ -25,13 +25,15 @@ def make_env(
     gripper_stay: bool = False,
     safety: SafetyConfig | None = None,
     base_policy: Callable | None = None,
+    base_action: Callable | None = None,
     **overrides,
 ) -> gym.Env:
     """Build the task's env with its time limit; ``overrides`` replace constructor keywords.
 
     ``gripper_stay`` makes the last action entry a discrete open/stay/close command (gripper critic).
     ``safety`` (enabled) puts the ``SafetyShield`` right around the base env; ``base_policy`` serves its
-    ``base_policy`` backup.
+    ``base_policy`` backup. ``base_action`` (residual RL: ``policy(flat_obs) -> action``) adds that
+    policy's action to the observation.
     """
     if task.env_id not in gym.registry:
         known = sorted(k for k in gym.registry if k.startswith("robot_rl/"))
@@ -46,6 +48,8 @@ def make_env(
         env = RestrictDoF(env, list(task.action_dims))
     if gripper_stay:
         env = GripperStay(env)
+    if base_action is not None:
+        env = BaseActionObservation(env, base_action)
     return gym.wrappers.TimeLimit(env, max_episode_steps=task.max_episode_steps)
 
 

@@ -59,3 +59,38 @@ class GripperStay(gym.Wrapper):
             self.last_command = -1.0
         action[-1] = self.last_command
         return self.env.step(action)
+
+
+class BaseActionObservation(gym.Wrapper):
+    """Adds the base policy's action to the observation as ``base_action`` (residual RL).
+
+    ``policy(flat_obs) -> action`` sees the flattened observation (``robot_rl.data.layout.flatten_obs``)
+    and answers in this env's action space; it is called once per step, on the observation the agent
+    then acts on.
+    """
+
+    def __init__(self, env: gym.Env, policy: Any) -> None:
+        super().__init__(env)
+        from robot_rl.data.layout import flatten_obs
+
+        self.policy, self.flatten = policy, flatten_obs
+        if not isinstance(env.observation_space, gym.spaces.Dict):
+            raise ValueError("BaseActionObservation needs a Dict observation space")
+        self.observation_space = gym.spaces.Dict(
+            {
+                **env.observation_space.spaces,
+                "base_action": gym.spaces.Box(-1.0, 1.0, env.action_space.shape, np.float32),
+            }
+        )
+
+    def _with_base(self, obs: dict[str, Any]) -> dict[str, Any]:
+        base = np.clip(np.asarray(self.policy(self.flatten(obs)), dtype=np.float32), -1.0, 1.0)
+        return {**obs, "base_action": base}
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(**kwargs)
+        return self._with_base(obs), info
+
+    def step(self, action: np.ndarray) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return self._with_base(obs), reward, terminated, truncated, info

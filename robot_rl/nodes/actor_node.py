@@ -13,7 +13,8 @@ import rclpy
 import torch
 from rclpy.node import Node
 
-from robot_rl.agents.sac import SACAgent, SACConfig
+from robot_rl.agents import agent_config, make_agent
+from robot_rl.commands.train import agent_state_keys, load_base_policy
 from robot_rl.config import task_config, to_dataclass
 from robot_rl.distributed.actor import Actor
 from robot_rl.envs.make import make_env
@@ -34,11 +35,16 @@ def body(node: Node) -> int:
     seed = node.declare_parameter("seed", 0).get_parameter_value().integer_value
     cfg = settings.cfg
     task = task_config(cfg.task)
-    agent_cfg: SACConfig = to_dataclass(SACConfig, cfg.agent, "agent")
+    agent_cfg = agent_config(cfg.agent)
     train: TrainConfig = to_dataclass(TrainConfig, cfg.train, "train")
-    env = make_env(task, gripper_stay=agent_cfg.gripper_critic, safety=safety_config(cfg))
-    spec = ObsSpec.from_space(env.observation_space, task.state_keys)
-    agent = SACAgent(spec, int(np.prod(env.action_space.shape)), agent_cfg, seed=seed)
+    env = make_env(
+        task,
+        gripper_stay=getattr(agent_cfg, "gripper_critic", False),
+        safety=safety_config(cfg),
+        base_action=load_base_policy(agent_cfg, task),
+    )
+    spec = ObsSpec.from_space(env.observation_space, agent_state_keys(task, agent_cfg))
+    agent = make_agent(spec, int(np.prod(env.action_space.shape)), agent_cfg, seed=seed)
     keys = CurveKeys.actor(settings.keys) if settings.keys else None
     client = ActorClient(settings.endpoint, node.get_name(), keys=keys)
     actor = Actor(env, agent, client, realtime=realtime, warmup_steps=train.warmup_steps, seed=seed)

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from rclpy.node import Node
 from std_srvs.srv import Trigger
 
-from robot_rl.agents.sac import SACConfig
+from robot_rl.agents import agent_config
 from robot_rl.commands.train import demo_loader, make_trainer
 from robot_rl.config import task_config, to_dataclass
 from robot_rl.distributed.learner import Learner
@@ -34,13 +34,14 @@ def body(node: Node) -> int:
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
+    agent_cfg = agent_config(cfg.agent)
     trainer = make_trainer(
         task,
-        to_dataclass(SACConfig, cfg.agent, "agent"),
+        agent_cfg,
         train,
         run_dir,
         safety_config(cfg),
-        demo_loader=demo_loader(task, train, run_dir),
+        demo_loader=demo_loader(task, train, run_dir, agent_cfg),
         config_yaml=config_yaml,
     )
     keys = CurveKeys.learner(settings.keys) if settings.keys else None

@@ -79,6 +79,7 @@ class SafetyShield(gym.Wrapper):
                     base_policy=base_policy,
                 )
         self.trips: list[dict[str, Any]] = []  # every event of the run
+        self._counts: Counter[str] = Counter()
         self.estopped = False
         self.steps = 0
         self._obs: dict[str, Any] | None = None
@@ -201,10 +202,14 @@ class SafetyShield(gym.Wrapper):
             event.setdefault("time", now)
             event.setdefault("step", self.steps)
             self.trips.append(event)
-            # Trips (a backup takes over, an e-stop) are news; clipping to the limits is routine.
-            routine = event["layer"] in ROUTINE_LAYERS
-            level = logging.DEBUG if routine else logging.WARNING
-            log.log(level, "safety [%s] %s", event["layer"], event["reason"])
+            # Trips (a backup takes over, an e-stop) are news, clipping to the limits is routine; a
+            # training run can trip hundreds of times, so each kind is logged 3 times, then every 100th.
+            self._counts[event["layer"]] += 1
+            n = self._counts[event["layer"]]
+            if event["layer"] in ROUTINE_LAYERS or (n > 3 and n % 100):
+                log.debug("safety [%s] %s", event["layer"], event["reason"])
+            else:
+                log.warning("safety [%s] #%d: %s", event["layer"], n, event["reason"])
 
 
 def workspace_box(cfg: SafetyConfig, base: gym.Env) -> WorkspaceBox:

@@ -1,0 +1,150 @@
+"""Residual RL on a BC base vs RLPD from scratch on PandaPegInsert (state observations, sparse reward).
+
+Run from the repository root with the project venv (two runs at a time, ~30 min with the defaults)::
+
+    .venv/bin/python benchmarks/residual.py --out benchmarks/results/residual
+
+1. ``--demos`` scripted-expert demos are recorded once (``robot-rl collect-demos``, seed 0).
+2. A BC base is trained on them (``robot-rl train-bc``) and its success rate measured over 50 episodes.
+3. For each seed: ``robot-rl train agent=residual agent.base_policy=<bc>`` and ``robot-rl train`` (SAC/RLPD,
+   the same demos as the offline half), both with the same state keys, evaluation every ``--eval-every``
+   steps over 40 episodes. Each learner is run with its own settings listed in ``RESIDUAL``/``RLPD``.
+
+Writes ``results.json`` (curves, first step at >= 90%, final success per run) and ``curves.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+ROBOT_RL = str(Path(sys.executable).parent / "robot-rl")
+#: The learner sees the TCP, the hole and the peg tip (not the noisy contact wrench; see docs/benchmarks.md).
+STATE_KEYS = "task.state_keys=[state.tcp_pose,privileged.hole_pos,privileged.peg_tip_pos]"
+COMMON = [STATE_KEYS, "train.eval_episodes=40", "train.video_episodes=0", "train.torch_threads=1",
+          "train.n_step=3", "train.utd_ratio=2"]  # fmt: skip
+RESIDUAL = ["agent=residual"]  # configs/agent/residual.yaml as shipped
+RLPD: list[str] = []
+
+
+def sh(args: list[str], log: Path) -> None:
+    env = {**os.environ, "MUJOCO_GL": "egl"}
+    with open(log, "w") as out:
+        subprocess.run(args, check=True, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+
+
+def curve(run: Path) -> list[tuple[int, float]]:
+    with open(run / "eval.csv") as f:
+        return [(int(r["env_steps"]), float(r["success_rate"])) for r in csv.DictReader(f)]
+
+
+def first_at(points: list[tuple[int, float]], level: float) -> int | None:
+    return next((s for s, r in points if r >= level), None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "residual")
+    parser.add_argument("--demos", type=int, default=50, help="scripted demos for BC and as offline data")
+    parser.add_argument("--steps", type=int, default=12_000, help="env steps per run")
+    parser.add_argument("--eval-every", type=int, default=1000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--parallel", type=int, default=2, help="runs at a time (one torch thread each)")
+    args = parser.parse_args()
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+
+    demos = out / "demos.hdf5"
+    if not demos.exists():
+        sh(
+            [ROBOT_RL, "collect-demos", "task=peg_insert", f"n={args.demos}", f"out={demos}", "seed=0"],
+            out / "demos.log",
+        )
+    bc = out / "bc"
+    sh([ROBOT_RL, "train-bc", "task=peg_insert", f"demos={demos}", f"num_demos={args.demos}", f"out={bc}",
+        "eval_episodes=50"], out / "bc.log")  # fmt: skip
+    bc_success = json.loads((bc / "policy.json").read_text())["success_rate"]
+    print(f"[residual] BC base from {args.demos} demos: {bc_success:.0%} success", file=sys.stderr)
+
+    steps = [f"train.total_env_steps={args.steps}", f"train.eval_every={args.eval_every}",
+             f"train.demos={demos}", f"train.num_demos={args.demos}"]  # fmt: skip
+    jobs = []
+    for seed in args.seeds:
+        for name, extra in (("residual", [*RESIDUAL, f"agent.base_policy={bc}"]), ("rlpd", RLPD)):
+            run = out / f"{name}_seed{seed}"
+            cmd = [
+                ROBOT_RL,
+                "train",
+                "task=peg_insert",
+                *COMMON,
+                *steps,
+                *extra,
+                f"train.seed={seed}",
+                f"run_dir={run}",
+            ]
+            jobs.append((name, seed, run, cmd))
+
+    def go(job):
+        name, seed, run, cmd = job
+        t0 = time.time()
+        sh(cmd, out / f"{name}_seed{seed}.log")
+        print(f"[residual] {name} seed {seed} done in {(time.time() - t0) / 60:.1f} min", file=sys.stderr)
+        return name, seed, run, time.time() - t0
+
+    with ThreadPoolExecutor(args.parallel) as pool:
+        finished = list(pool.map(go, jobs))
+
+    results = {"bc_success_rate": bc_success, "demos": args.demos, "runs": [],
+               "command": " ".join(sys.argv), "wall_min": None}  # fmt: skip
+    for name, seed, run, seconds in finished:
+        points = curve(run)
+        results["runs"].append({
+            "learner": name, "seed": seed, "curve": points, "first_step_at_90": first_at(points, 0.9),
+            "final_success": points[-1][1], "best_success": max(r for _, r in points),
+            "minutes": seconds / 60,
+        })  # fmt: skip
+    results["wall_min"] = (time.time() - started) / 60
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    plot(results, out / "curves.png")
+    for r in results["runs"]:
+        print(f"{r['learner']:>8} seed {r['seed']}: first >=90% at {r['first_step_at_90']}, "
+              f"final {r['final_success']:.0%}, best {r['best_success']:.0%}")  # fmt: skip
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    colors = {"residual": "tab:blue", "rlpd": "tab:orange"}
+    for r in results["runs"]:
+        steps, success = np.array(r["curve"]).T
+        ax.plot(steps, success, color=colors[r["learner"]], alpha=0.8,
+                label=r["learner"] if r["seed"] == results["runs"][0]["seed"] else None)  # fmt: skip
+    ax.axhline(results["bc_success_rate"], color="gray", ls="--", label="BC base")
+    ax.axhline(0.9, color="k", ls=":", lw=0.8)
+    ax.set(xlabel="env steps", ylabel="success rate (40 episodes)", ylim=(-0.02, 1.02),
+           title="PandaPegInsert: residual RL on BC vs RLPD")  # fmt: skip
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

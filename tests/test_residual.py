@@ -1,0 +1,152 @@
+"""Residual RL: the start is exactly the base, the residual stays within its scale, resume is exact, and
+BC trains a base policy from demos."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from robot_rl.agents import agent_config
+from robot_rl.agents.bc import BCConfig, BCPolicy, bc_dataset, chunk_targets, save_bc, train_bc
+from robot_rl.agents.residual import BASE_ACTION_KEY, ResidualAgent, ResidualConfig
+from robot_rl.buffers import Batch
+from robot_rl.cli import main
+from robot_rl.commands.train import make_trainer
+from robot_rl.config import load_config, task_config, to_dataclass
+from robot_rl.data.episodes import read_episodes
+from robot_rl.loop import TrainConfig
+from robot_rl.obs import ObsSpec
+
+STATE = 5
+ACTIONS = 3
+
+
+def agent(**cfg) -> ResidualAgent:
+    space = gym.spaces.Dict(
+        {
+            "state": gym.spaces.Box(-10, 10, (STATE,), np.float32),
+            BASE_ACTION_KEY: gym.spaces.Box(-1, 1, (ACTIONS,), np.float32),
+        }
+    )
+    spec = ObsSpec.from_space(space)
+    return ResidualAgent(spec, ACTIONS, ResidualConfig(base_warmup_steps=0, **cfg), seed=0)
+
+
+def observation(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {
+        "state": rng.normal(0, 5, STATE).astype(np.float32),
+        BASE_ACTION_KEY: rng.uniform(-1, 1, ACTIONS).astype(np.float32),
+    }
+
+
+@pytest.mark.parametrize("algorithm", ["td3", "sac"])
+def test_step_zero_executes_exactly_the_base_action(algorithm: str) -> None:
+    a, rng = agent(algorithm=algorithm), np.random.default_rng(0)
+    for _ in range(20):
+        obs = observation(rng)
+        assert np.array_equal(a.act(obs, deterministic=True), obs[BASE_ACTION_KEY])
+    warm = ResidualAgent(a.spec, ACTIONS, ResidualConfig(base_warmup_steps=5, base_noise=0.1), seed=0)
+    obs = observation(rng)
+    assert np.max(np.abs(warm.act(obs) - obs[BASE_ACTION_KEY])) < 0.5  # warm-up: base + small noise
+
+
+@pytest.mark.parametrize("algorithm", ["td3", "sac"])
+def test_residual_never_exceeds_its_scale(algorithm: str) -> None:
+    a, rng = agent(algorithm=algorithm, residual_scale=0.2), np.random.default_rng(1)
+    with torch.no_grad():
+        for p in a.actor.parameters():  # a wildly trained residual
+            p.normal_(0.0, 5.0)
+    for deterministic in (True, False):
+        for _ in range(200):
+            obs = observation(rng)
+            executed = a.act(obs, deterministic=deterministic)
+            assert np.all(np.abs(executed - obs[BASE_ACTION_KEY]) <= 0.2 + 1e-6)
+            assert np.all(np.abs(executed) <= 1.0)
+
+
+def test_updates_train_the_critic_first_then_the_actor() -> None:
+    a, rng = agent(critic_warmup_updates=3, actor_delay=1), np.random.default_rng(2)
+    obs = [observation(rng) for _ in range(32)]
+    stack = {k: torch.as_tensor(np.stack([o[k] for o in obs])) for k in ("state", BASE_ACTION_KEY)}
+    batch = Batch(
+        obs=stack, actions=torch.as_tensor(rng.uniform(-1, 1, (32, ACTIONS)).astype(np.float32)),
+        rewards=torch.ones(32), discounts=torch.full((32,), 0.99), next_obs=stack,
+        from_demos=torch.zeros(32, dtype=torch.bool),
+    )  # fmt: skip
+    before = [p.clone() for p in a.actor.parameters()]
+    for _ in range(3):
+        assert "train/actor_loss" not in a.update(batch)
+    assert all(torch.equal(x, y) for x, y in zip(before, a.actor.parameters(), strict=True))
+    assert "train/actor_loss" in a.update(batch)
+
+
+def test_bc_fits_chunks_and_loads_as_a_callable_policy(tmp_path) -> None:
+    assert chunk_targets(np.arange(4.0)[:, None], 3)[:, :, 0].tolist() == [
+        [0, 1, 2],
+        [1, 2, 3],
+        [2, 3, 3],
+        [3, 3, 3],
+    ]
+    rng = np.random.default_rng(0)
+    states = rng.normal(size=(256, 4)).astype(np.float32)
+    targets = np.tanh(states[:, None, :2] * 0.5).repeat(2, axis=1)  # (N, chunk=2, A=2)
+    cfg = BCConfig(chunk=2, epochs=150, hidden_dims=[64, 64])
+    net, mean, std, losses = train_bc(states, targets, cfg)
+    assert losses[-1] < 0.1 * losses[0]
+    save_bc(tmp_path / "bc", net, mean, std, ["s"], None, cfg)
+    policy = BCPolicy(tmp_path / "bc")
+    action = policy({"s": states[0]})
+    assert action.shape == (2,) and np.allclose(action, targets[0, 0], atol=0.15)
+
+
+def test_train_bc_cli_makes_a_base_that_residual_training_runs_on(tmp_path) -> None:
+    bc = tmp_path / "bc"
+    args = ["train-bc", "task=peg_insert", "num_demos=3", "bc.epochs=20", "eval_episodes=2", f"out={bc}"]
+    assert main(args) == 0
+    meta = json.loads((bc / "policy.json").read_text())
+    assert meta["num_demos"] == 3 and 0.0 <= meta["success_rate"] <= 1.0
+    episodes = list(read_episodes(bc / "demos.hdf5"))
+    states, targets = bc_dataset(episodes, meta["state_keys"], [0, 1, 2], 1)
+    assert states.shape[0] == targets.shape[0] == sum(len(ep.actions) for ep in episodes)
+    run = tmp_path / "run"
+    assert main([
+        "train", "task=peg_insert", "agent=residual", f"agent.base_policy={bc}",
+        f"train.demos={bc / 'demos.hdf5'}",
+        "train.total_env_steps=150", "train.learning_starts=50", "train.batch_size=16", "train.eval_every=0",
+        "train.eval_episodes=1", "train.video_episodes=0", "agent.critic_warmup_updates=20",
+        "agent.base_warmup_steps=30", "agent.hidden_dims=[32,32]", f"run_dir={run}",
+    ]) == 0  # fmt: skip
+    assert json.loads((run / "summary.json").read_text())["env_steps"] == 150
+
+
+def test_residual_resume_restores_weights_optimisers_and_schedules(tmp_path) -> None:
+    overrides = [
+        "task=peg_insert", "agent=residual", "agent.base_policy=expert:peg_insert", "train.num_demos=2",
+        "train.total_env_steps=200", "train.learning_starts=50", "train.batch_size=16",
+        "agent.critic_warmup_updates=40", "agent.base_warmup_steps=60", "agent.hidden_dims=[32,32]",
+        "train.eval_every=0", "train.eval_episodes=1", "train.video_episodes=0",
+    ]  # fmt: skip
+    cfg = load_config("train", overrides)
+    task, agent_cfg = task_config(cfg.task), agent_config(cfg.agent)
+    train = to_dataclass(TrainConfig, cfg.train, "train")
+    first = make_trainer(task, agent_cfg, train, Path(tmp_path / "a"))
+    first.run()
+    saved = first.run_dir / "checkpoints" / "final"
+    second = make_trainer(task, agent_cfg, train, Path(tmp_path / "b"))
+    second.resume(saved)
+    for (name, x), (_, y) in zip(
+        first.agent.state_dict().items(), second.agent.state_dict().items(), strict=True
+    ):
+        assert torch.equal(x, y), name
+    assert second.agent.explore_steps == first.agent.explore_steps > 60
+    assert second.agent.num_updates == first.agent.num_updates
+    assert second.env_steps == 200 and len(second.online) == len(first.online)
+    a_opt, b_opt = first.agent.actor_opt.state_dict(), second.agent.actor_opt.state_dict()
+    assert all(
+        torch.equal(a_opt["state"][k]["exp_avg"], b_opt["state"][k]["exp_avg"]) for k in a_opt["state"]
+    )
