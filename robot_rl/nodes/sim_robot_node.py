@@ -1,227 +1,42 @@
-"""sim_robot_node: a simulated arm behind the topics a real driver uses (``drivers/topics.py``).
+"""sim_robot_node: the task's simulated arm (MuJoCo or PyBullet, all 7 DoF) behind the topics a real
+driver uses (``drivers/topics.py``), with the safety shield, watchdog and e-stop of ``RobotNode``.
 
-It runs the task's simulated env (MuJoCo or PyBullet, all 7 DoF) and speaks the robot topic contract:
-it publishes joint states, TCP pose/twist, wrench, camera images and the task state once per control
-tick, and takes ``cmd/twist`` (TCP velocity, held for one period, then the arm holds still) and
-``cmd/gripper`` commands; ``reset`` (``std_srvs/Trigger``) starts a new episode, seeded by the
-``seed`` parameter when it is >= 0.
-
-Safety sits here, next to the motor: the env runs behind the ``SafetyShield`` (Hydra ``safety``); a
-watchdog holds the arm when no command arrived for two control periods; ``estop`` (Trigger) latches
-an e-stop that only ``estop_release`` (Trigger) clears, and ``estop_state`` (``std_msgs/Bool``)
-reports it on every tick and change.
-
-Clocking (parameter ``realtime``):
-- ``true`` (default, like hardware): a timer ticks at ``control_hz`` and each tick applies the latest
-  commands; a late command waits for the next tick.
-- ``false`` (lockstep, fastest for training in simulation): the sim steps once each time both a
-  twist and a gripper command have arrived, so it is exactly as deterministic as the in-process env.
+Parameters: ``overrides`` (Hydra overrides of configs/train.yaml: the task and the safety limits),
+``realtime`` (true: ticks at control_hz like hardware; false: lockstep, one step per command pair),
+``seed`` (of the next reset, -1: none), ``gripper_open_m`` (finger opening at gripper_pos = 1).
 """
 
 from __future__ import annotations
 
 import shlex
-import time
-from typing import Any
 
 import gymnasium as gym
-import numpy as np
-from builtin_interfaces.msg import Time
-from geometry_msgs.msg import PoseStamped, TwistStamped, WrenchStamped
+import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
-from sensor_msgs.msg import Image, JointState
-from std_msgs.msg import Bool, Float64MultiArray
-from std_srvs.srv import Trigger
 
 import robot_rl  # noqa: F401  (registers the env ids)
-from drivers import topics
-from drivers.ros_messages import image_msg, parts_msg, pose_msg, twist_from_msg, twist_msg, wrench_msg
 from robot_rl.config import load_config, task_config
 from robot_rl.nodes.common import run_node
+from robot_rl.nodes.robot_node import RobotNode
 from robot_rl.safety.config import safety_config
 from robot_rl.safety.shield import SafetyShield
-from robot_rl.safety.watchdog import Watchdog
 
-ARM_JOINTS = [f"joint{i}" for i in range(1, 8)]
-GRIPPER_JOINT = "finger_joint1"
-IDLE_REPEAT_S = 0.5
-
-
-class SimRobot:
-    """The node's state: the env, the held commands and the publishers."""
-
-    def __init__(self, node: Node) -> None:
-        self.node = node
-        overrides = node.declare_parameter(
-            "overrides", "", ParameterDescriptor(description="Hydra overrides of configs/train.yaml")
-        ).value
-        self.realtime = node.declare_parameter("realtime", True).value
-        node.declare_parameter(
-            "seed", -1, ParameterDescriptor(description="seed of the next reset; -1: none")
-        )
-        self.gripper_open_m = node.declare_parameter("gripper_open_m", 0.04).value
-        cfg = load_config("train", shlex.split(overrides))
-        task = task_config(cfg.task)
-        env = gym.make(task.env_id, disable_env_checker=True, **task.env_kwargs())
-        self.env = self.shield = SafetyShield(env, safety_config(cfg))
-        base = self.env.unwrapped
-        self.period_s = 1.0 / base.control_hz
-        self.scale = np.asarray(base.action_scale, dtype=np.float64)
-        self.cameras = tuple(getattr(base, "cameras", ()))
-
-        self.pub_joints = node.create_publisher(JointState, topics.JOINT_STATES, 10)
-        self.pub_pose = node.create_publisher(PoseStamped, topics.TCP_POSE, 10)
-        self.pub_twist = node.create_publisher(TwistStamped, topics.TCP_TWIST, 10)
-        self.pub_wrench = node.create_publisher(WrenchStamped, topics.WRENCH, 10)
-        self.pub_task = node.create_publisher(Float64MultiArray, topics.TASK_STATE, 10)
-        self.pub_images = {c: node.create_publisher(Image, topics.camera_topic(c), 10) for c in self.cameras}
-        node.create_subscription(TwistStamped, topics.CMD_TWIST, self._on_twist, 10)
-        node.create_subscription(Float64MultiArray, topics.CMD_GRIPPER, self._on_gripper, 10)
-        node.create_service(Trigger, topics.RESET, self._on_reset)
-        self.pub_estop = node.create_publisher(Bool, topics.ESTOP_STATE, 10)
-        node.create_service(Trigger, topics.ESTOP, self._on_estop)
-        node.create_service(Trigger, topics.ESTOP_RELEASE, self._on_estop_release)
-        self.watchdog = Watchdog(2 * self.period_s)
-
-        self.twist = np.zeros(6)
-        self.opening = 1.0
-        self.new_twist = self.new_gripper = False
-        self.clipped_warned = False
-        self._reset(seed=int(node.get_parameter("seed").value), publish=True)
-        if self.realtime:
-            node.create_timer(self.period_s, self._tick)
-        else:  # idle in lockstep: repeat the last state (same stamp) so that late subscribers see one
-            node.create_timer(IDLE_REPEAT_S, self._repeat_when_idle)
-        node.get_logger().info(
-            f"{task.env_id} at {base.control_hz:g} Hz ({'realtime' if self.realtime else 'lockstep'}), "
-            f"cameras {list(self.cameras)}, topics under {node.get_namespace()}"
-        )
-
-    # --------------------------------------------------------------------------------------- commands
-    def _on_twist(self, msg: TwistStamped) -> None:
-        twist = twist_from_msg(msg)
-        if not np.all(np.isfinite(twist)):  # never reaches the arm; the watchdog holds it meanwhile
-            self.node.get_logger().error(f"ignored twist command {twist.tolist()}: NaN/Inf")
-            return
-        self.twist, self.new_twist = twist, True
-        self.watchdog.feed(time.monotonic())
-        self._maybe_lockstep()
-
-    def _on_gripper(self, msg: Float64MultiArray) -> None:
-        if len(msg.data) != 1 or not np.isfinite(msg.data[0]):
-            self.node.get_logger().error(f"ignored gripper command {list(msg.data)}: expected [opening 0..1]")
-            return
-        self.opening, self.new_gripper = float(np.clip(msg.data[0], 0.0, 1.0)), True
-        self._maybe_lockstep()
-
-    def _maybe_lockstep(self) -> None:
-        if not self.realtime and self.new_twist and self.new_gripper:
-            self._tick()
-
-    def _on_estop(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        self.shield.estop("estop service")
-        self.node.get_logger().warning("E-STOP latched: holding until estop_release")
-        self.pub_estop.publish(Bool(data=True))
-        response.success, response.message = True, "e-stop latched"
-        return response
-
-    def _on_estop_release(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        was = self.shield.estopped
-        self.shield.release_estop()
-        self.node.get_logger().info("e-stop released" if was else "e-stop release: was not latched")
-        self.pub_estop.publish(Bool(data=False))
-        response.success, response.message = True, "e-stop released" if was else "e-stop was not latched"
-        return response
-
-    def _on_reset(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        seed = int(self.node.get_parameter("seed").value)
-        stamp = self._reset(seed=seed, publish=True)
-        response.success, response.message = True, f"reset seed={seed} {topics.stamp_token(stamp)}"
-        return response
-
-    # --------------------------------------------------------------------------------------- stepping
-    def _reset(self, seed: int, publish: bool) -> Time | None:
-        """New episode; returns the stamp of the published start state."""
-        obs, info = self.env.reset(seed=seed if seed >= 0 else None)
-        self.twist, self.opening = np.zeros(6), 1.0
-        self.new_twist = self.new_gripper = False
-        return self._publish(obs, 0.0, info) if publish else None
-
-    def _tick(self) -> None:
-        expired, changed = self.watchdog.check(time.monotonic())
-        if changed and expired and self.watchdog.last_feed is not None:
-            self.node.get_logger().warning("watchdog: no command for two control periods, holding the arm")
-        elif changed and not expired:
-            self.node.get_logger().info("watchdog: commands again")
-        if expired:
-            self.twist = np.zeros(6)
-        action = self._action()
-        self.twist = np.zeros(6)  # a twist is held for one period; without a new one the arm stays put
-        self.new_twist = self.new_gripper = False
-        obs, reward, _terminated, _truncated, info = self.env.step(action)
-        self._publish(obs, reward, info)
-
-    def _action(self) -> np.ndarray:
-        delta = self.twist * self.period_s
-        action = np.concatenate(
-            [delta[:3] / self.scale[0], delta[3:] / self.scale[1], [1.0 - 2.0 * self.opening]]
-        )
-        if np.any(np.abs(action) > 1.0 + 1e-6) and not self.clipped_warned:
-            self.clipped_warned = True
-            self.node.get_logger().warning(
-                f"twist {self.twist.round(3).tolist()} exceeds the task's action_scale "
-                f"{self.scale.tolist()} per period; clipped (warned once)"
-            )
-        return np.clip(action, -1.0, 1.0).astype(np.float32)
-
-    def _repeat_when_idle(self) -> None:
-        if time.monotonic() - self.last_published >= IDLE_REPEAT_S:
-            self._send(self.last_messages)
-
-    def _send(self, messages: list[tuple[Any, Any]]) -> None:
-        for publisher, msg in messages:
-            publisher.publish(msg)
-        self.pub_estop.publish(Bool(data=self.shield.estopped))
-        self.last_messages, self.last_published = messages, time.monotonic()
-
-    def _publish(self, obs: dict[str, Any], reward: float, info: dict[str, Any]) -> Time:
-        """Publish one state set, every message with the same stamp."""
-        stamp = self.node.get_clock().now().to_msg()
-        state = obs["state"]
-        joints = JointState(name=[*ARM_JOINTS, GRIPPER_JOINT])
-        joints.header.stamp = stamp
-        joints.position = [
-            *map(float, state["joint_pos"]),
-            float(state["gripper_pos"][0]) * self.gripper_open_m,
-        ]
-        joints.velocity = [*map(float, state["joint_vel"]), 0.0]
-        messages: list[tuple[Any, Any]] = [
-            (self.pub_joints, joints),
-            (self.pub_pose, pose_msg(state["tcp_pose"][:3], state["tcp_pose"][3:], stamp)),
-            (self.pub_twist, twist_msg(state["tcp_vel"][:3], state["tcp_vel"][3:], stamp)),
-        ]
-        if "tcp_wrench" in state:
-            messages.append(
-                (self.pub_wrench, wrench_msg(state["tcp_wrench"][:3], state["tcp_wrench"][3:], stamp))
-            )
-        for cam, img in obs.get("images", {}).items():
-            messages.append((self.pub_images[cam], image_msg(img, stamp, cam)))
-        parts = {
-            "stamp": topics.stamp_seconds(stamp),
-            "success": float(info["success"]),
-            "reward": float(reward),
-            **obs.get("privileged", {}),
-        }
-        messages.append((self.pub_task, parts_msg(parts)))
-        self._send(messages)
-        return stamp
+JOINT_NAMES = [*(f"joint{i}" for i in range(1, 8)), "finger_joint1"]
 
 
 def body(node: Node) -> int:
-    import rclpy
-
-    robot = SimRobot(node)
+    overrides = node.declare_parameter(
+        "overrides", "", ParameterDescriptor(description="Hydra overrides of configs/train.yaml")
+    ).value
+    realtime = node.declare_parameter("realtime", True).value
+    gripper_open_m = node.declare_parameter("gripper_open_m", 0.04).value
+    cfg = load_config("train", shlex.split(overrides))
+    task = task_config(cfg.task)
+    env = SafetyShield(
+        gym.make(task.env_id, disable_env_checker=True, **task.env_kwargs()), safety_config(cfg)
+    )
+    robot = RobotNode(node, env, realtime=realtime, joint_names=JOINT_NAMES, gripper_open_m=gripper_open_m)
     try:
         rclpy.spin(node)
     finally:
