@@ -49,6 +49,9 @@ setup(
             "learner_node = robot_rl.nodes.learner_node:main",
             "actor_node = robot_rl.nodes.actor_node:main",
             "sim_robot_node = robot_rl.nodes.sim_robot_node:main",
+            "arm_driver_node = robot_rl.nodes.arm_driver_node:main",
+            "fake_arm_node = robot_rl.nodes.fake_arm_node:main",
+            "camera_node = robot_rl.nodes.camera_node:main",
         ],
     },
 )

@@ -2,7 +2,8 @@
 
 The robot is a real arm's driver or ``sim_robot_node``; the env cannot tell them apart. A step sends
 the action as a TCP velocity (``delta / period``) plus a gripper opening, then waits for the robot's
-next complete state set (every state topic carrying one header stamp newer than the command), so the
+next complete state set (every state topic carrying one header stamp newer than the command, and each
+camera an image at most one control period older, since cameras run on their own clocks), so the
 robot's own tick clocks the loop: at ``control_hz`` on hardware, as fast as the simulation in lockstep.
 
 ``reset(seed=...)`` sets the ``seed`` parameter of ``<namespace>/<sim_node>`` when that node exists
@@ -43,13 +44,14 @@ from drivers.ros_messages import (
     wrench_from_msg,
 )
 from robot_rl.envs.interface import base_info, check_action, make_action_space, make_observation_space
+from robot_rl.errors import DeviceError
 
 PANDA_ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 8))
 TASK_FIELDS = ("stamp", "success", "reward")
 _instances = itertools.count()
 
 
-class RobotTimeout(RuntimeError):
+class RobotTimeout(DeviceError):
     """The robot did not answer in time (not running, wrong namespace, or stalled)."""
 
 
@@ -113,6 +115,7 @@ class RosRobotEnv(gym.Env):
         }
         if wrench:
             self._state_topics[topics.WRENCH] = WrenchStamped
+        self._image_topics = {topics.camera_topic(cam) for cam in self.cameras}
         for cam in self.cameras:
             self._state_topics[topics.camera_topic(cam)] = Image
         if task_state:
@@ -209,7 +212,7 @@ class RosRobotEnv(gym.Env):
         return self._node.get_clock().now().nanoseconds * 1e-9
 
     def _wait_for_state(self, newer_than: float, what: str) -> dict[str, Any]:
-        """The newest complete state set (one stamp on every topic) with a stamp > ``newer_than``."""
+        """The newest complete state set (one stamp on the state topics, fresh images) after newer_than."""
         deadline = time.monotonic() + self.timeout_s
         with self._lock:
             while True:
@@ -228,8 +231,12 @@ class RosRobotEnv(gym.Env):
         stamp = _stamp_of(self._latest[topics.JOINT_STATES])
         if stamp <= newer_than:
             return None
-        if any(abs(_stamp_of(msg) - stamp) > 1e-6 for msg in self._latest.values()):
-            return None  # part of the set is still in flight
+        for name, msg in self._latest.items():
+            if name in self._image_topics:  # cameras have their own clocks: fresh within one period
+                if _stamp_of(msg) < stamp - self.period_s - 1e-6:
+                    return None
+            elif abs(_stamp_of(msg) - stamp) > 1e-6:
+                return None  # part of the set is still in flight
         return dict(self._latest)
 
     def _timeout_message(self, newer_than: float, what: str) -> str:

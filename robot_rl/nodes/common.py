@@ -19,6 +19,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 from robot_rl.config import load_config
+from robot_rl.errors import ConfigError, DeviceError
 
 
 @dataclass
@@ -44,6 +45,9 @@ def run_node(name: str, body: Callable[[Node], int]) -> int:
         return body(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         return 0
+    except (ConfigError, DeviceError) as err:  # a user-fixable cause: one message, no traceback
+        node.get_logger().error(str(err))
+        return 1
     except RCLError:
         if not rclpy.ok():  # SIGTERM while spinning (DESIGN.md: Kilted wheels)
             return 0
