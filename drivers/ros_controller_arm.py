@@ -36,7 +36,7 @@ from robot_rl.geometry import quat_error
 from sim.controller import DiffIKController
 
 #: Share of the control period ``step`` waits before reading the arm (the rest is for the round trip).
-SETTLE_FRACTION = 0.8
+SETTLE_FRACTION = 0.7
 
 
 class ArmNotFound(DeviceError):
