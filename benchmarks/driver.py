@@ -37,6 +37,11 @@ sys.path.insert(0, str(REPO))
 HOME_TCP = np.array([0.307, 0.0, 0.487])
 
 
+def stats(values: np.ndarray) -> dict[str, float]:
+    p50, p99 = np.percentile(values, [50, 99])
+    return {"p50": float(p50), "p99": float(p99), "max": float(values.max())}
+
+
 def trajectories(rng: np.random.Generator) -> dict[str, list[tuple[np.ndarray, float]]]:
     """name -> [(TCP position, yaw offset), ...] at 10 Hz."""
     t = np.arange(100) / 10.0
@@ -80,9 +85,7 @@ def ik_tracking() -> dict:
             pos_err.append(float(np.linalg.norm(data.site_xpos[site] - target)))
             rot_err.append(float(np.linalg.norm(rotvec_from_quat(quat_mul(quat, reached * [1, -1, -1, -1])))))
         pos_mm, rot_deg = np.array(pos_err[30:]) * 1000, np.degrees(rot_err[30:])
-        results[name] = {"position_mm": {"p50": float(np.median(pos_mm)), "p99": float(np.percentile(pos_mm, 99)),
-                                         "max": float(pos_mm.max())},
-                         "rotation_deg_max": float(rot_deg.max())}  # fmt: skip
+        results[name] = {"position_mm": stats(pos_mm), "rotation_deg_max": float(rot_deg.max())}
     return results
 
 
@@ -137,13 +140,13 @@ def latency(hz: float, steps: int) -> dict:
     delays_ms = np.array(delays) * 1000
     periods_ms = np.array(periods[5:]) * 1000
     return {"control_hz": hz, "steps": steps, "commands_matched": len(delays),
-            "command_latency_ms": {"p50": float(np.median(delays_ms)), "p99": float(np.percentile(delays_ms, 99)),
-                                   "max": float(delays_ms.max())},
-            "actor_period_ms": {"p50": float(np.median(periods_ms)), "p99": float(np.percentile(periods_ms, 99))}}  # fmt: skip
+            "command_latency_ms": stats(delays_ms), "actor_period_ms": stats(periods_ms)}  # fmt: skip
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "driver.json")
     parser.add_argument("--seconds", type=float, default=20.0, help="latency run length per rate")
     args = parser.parse_args()
