@@ -66,8 +66,10 @@ def test_ros_robot_env_over_the_driver_conforms_and_no_command_leaves_the_box(ro
                 for push in ([0, 1, 0], [1, 0, 1], [-1, -1, -1]):  # saturate towards three faces
                     for _ in range(12):
                         obs, *_ = env.step(np.array([*push, 0.5, 0.5, 0.5, -1], np.float32))
+                    # The commands below are checked to the millimetre; the arm itself may overshoot a
+                    # little while it stops, more when the machine is loaded (real-time fake arm).
                     reached = obs["state"]["tcp_pose"][:3]
-                    assert np.all(reached >= BOX_LOW - 0.01) and np.all(reached <= BOX_HIGH + 0.01), reached
+                    assert np.all(reached >= BOX_LOW - 0.03) and np.all(reached <= BOX_HIGH + 0.03), reached
             finally:
                 env.close()
         sent = [np.asarray(m.data) for _, m in commands[start:]]
