@@ -6,9 +6,10 @@ Run from the repository root with the project venv (two runs at a time, ~30 min 
 
 1. ``--demos`` scripted-expert demos are recorded once (``robot-rl collect-demos``, seed 0).
 2. A BC base is trained on them (``robot-rl train-bc``) and its success rate measured over 50 episodes.
-3. For each seed: ``robot-rl train agent=residual agent.base_policy=<bc>`` and ``robot-rl train`` (SAC/RLPD,
-   the same demos as the offline half), both with the same state keys, evaluation every ``--eval-every``
-   steps over 40 episodes. Each learner is run with its own settings listed in ``RESIDUAL``/``RLPD``.
+3. For each seed and learner in ``LEARNERS``: ``robot-rl train agent=residual agent.base_policy=<bc>``,
+   ``robot-rl train`` (the project's RLPD learner) and ``robot-rl train agent.bc_weight=0`` (textbook
+   RLPD), all on the same demos (the offline half of each batch), state keys, n-step and UTD, evaluated
+   every ``--eval-every`` steps over 40 episodes. Finished runs are not repeated.
 
 Writes ``results.json`` (curves, first step at >= 90%, final success per run) and ``curves.png``.
 """
@@ -33,8 +34,9 @@ ROBOT_RL = str(Path(sys.executable).parent / "robot-rl")
 STATE_KEYS = "task.state_keys=[state.tcp_pose,privileged.hole_pos,privileged.peg_tip_pos]"
 COMMON = [STATE_KEYS, "train.eval_episodes=40", "train.video_episodes=0", "train.torch_threads=1",
           "train.n_step=3", "train.utd_ratio=2"]  # fmt: skip
-RESIDUAL = ["agent=residual"]  # configs/agent/residual.yaml as shipped
-RLPD: list[str] = []
+#: learner -> its settings: residual RL as shipped, the project's RLPD learner as shipped (SAC + a BC term
+#: on demo samples, agent.bc_weight=2), and textbook RLPD without that term.
+LEARNERS = {"residual": ["agent=residual"], "rlpd": [], "rlpd_pure": ["agent.bc_weight=0"]}
 
 
 def sh(args: list[str], log: Path) -> None:
@@ -62,6 +64,7 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=1000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--parallel", type=int, default=2, help="runs at a time (one torch thread each)")
+    parser.add_argument("--learners", nargs="+", default=list(LEARNERS), choices=list(LEARNERS))
     args = parser.parse_args()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -74,8 +77,9 @@ def main() -> None:
             out / "demos.log",
         )
     bc = out / "bc"
-    sh([ROBOT_RL, "train-bc", "task=peg_insert", f"demos={demos}", f"num_demos={args.demos}", f"out={bc}",
-        "eval_episodes=50"], out / "bc.log")  # fmt: skip
+    if not (bc / "policy.json").exists():
+        sh([ROBOT_RL, "train-bc", "task=peg_insert", f"demos={demos}", f"num_demos={args.demos}", f"out={bc}",
+            "eval_episodes=50"], out / "bc.log")  # fmt: skip
     bc_success = json.loads((bc / "policy.json").read_text())["success_rate"]
     print(f"[residual] BC base from {args.demos} demos: {bc_success:.0%} success", file=sys.stderr)
 
@@ -83,7 +87,8 @@ def main() -> None:
              f"train.demos={demos}", f"train.num_demos={args.demos}"]  # fmt: skip
     jobs = []
     for seed in args.seeds:
-        for name, extra in (("residual", [*RESIDUAL, f"agent.base_policy={bc}"]), ("rlpd", RLPD)):
+        for name in args.learners:
+            extra = LEARNERS[name] + ([f"agent.base_policy={bc}"] if name == "residual" else [])
             run = out / f"{name}_seed{seed}"
             cmd = [
                 ROBOT_RL,
@@ -100,6 +105,8 @@ def main() -> None:
     def go(job):
         name, seed, run, cmd = job
         t0 = time.time()
+        if (run / "summary.json").exists():  # finished by an earlier invocation
+            return name, seed, run, json.loads((run / "summary.json").read_text())["wall_time_s"]
         sh(cmd, out / f"{name}_seed{seed}.log")
         print(f"[residual] {name} seed {seed} done in {(time.time() - t0) / 60:.1f} min", file=sys.stderr)
         return name, seed, run, time.time() - t0
@@ -131,7 +138,7 @@ def plot(results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    colors = {"residual": "tab:blue", "rlpd": "tab:orange"}
+    colors = {"residual": "tab:blue", "rlpd": "tab:orange", "rlpd_pure": "tab:green"}
     for r in results["runs"]:
         steps, success = np.array(r["curve"]).T
         ax.plot(steps, success, color=colors[r["learner"]], alpha=0.8,
