@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shlex
 
-import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 
@@ -19,7 +18,7 @@ from drivers.robot_profile import RobotProfile
 from drivers.ros_controller_arm import ControllerArmEnv
 from robot_rl.config import load_config, to_dataclass
 from robot_rl.nodes.common import run_node
-from robot_rl.nodes.robot_node import RobotNode
+from robot_rl.nodes.robot_node import serve
 from robot_rl.safety.config import safety_config
 from robot_rl.safety.shield import SafetyShield
 
@@ -33,14 +32,7 @@ def body(node: Node) -> int:
     arm = ControllerArmEnv(profile, float(cfg.control_hz), tuple(cfg.action_scale))
     env = SafetyShield(arm, safety_config(cfg))
     joint_names = [*profile.arm_joints, profile.gripper_joint]
-    robot = RobotNode(
-        node, env, realtime=True, joint_names=joint_names, gripper_open_m=profile.gripper_open_m
-    )
-    try:
-        rclpy.spin(node)
-    finally:
-        robot.env.close()
-    return 0
+    return serve(node, env, realtime=True, joint_names=joint_names, gripper_open_m=profile.gripper_open_m)
 
 
 def main() -> int:

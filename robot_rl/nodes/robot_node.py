@@ -216,3 +216,15 @@ class RobotNode:
         messages.append((self.pub_task, parts_msg(parts)))
         self._send(messages)
         return stamp
+
+
+def serve(node: Node, env: SafetyShield, **settings: Any) -> int:
+    """Run ``env`` as a ``RobotNode`` (``settings``: its keyword arguments) until shutdown, then close it."""
+    import rclpy
+
+    robot = RobotNode(node, env, **settings)
+    try:
+        rclpy.spin(node)
+    finally:
+        robot.env.close()
+    return 0

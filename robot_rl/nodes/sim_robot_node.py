@@ -11,14 +11,13 @@ from __future__ import annotations
 import shlex
 
 import gymnasium as gym
-import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 
 import robot_rl  # noqa: F401  (registers the env ids)
 from robot_rl.config import load_config, task_config
 from robot_rl.nodes.common import run_node
-from robot_rl.nodes.robot_node import RobotNode
+from robot_rl.nodes.robot_node import serve
 from robot_rl.safety.config import safety_config
 from robot_rl.safety.shield import SafetyShield
 
@@ -36,12 +35,7 @@ def body(node: Node) -> int:
     env = SafetyShield(
         gym.make(task.env_id, disable_env_checker=True, **task.env_kwargs()), safety_config(cfg)
     )
-    robot = RobotNode(node, env, realtime=realtime, joint_names=JOINT_NAMES, gripper_open_m=gripper_open_m)
-    try:
-        rclpy.spin(node)
-    finally:
-        robot.env.close()
-    return 0
+    return serve(node, env, realtime=realtime, joint_names=JOINT_NAMES, gripper_open_m=gripper_open_m)
 
 
 def main() -> int:
