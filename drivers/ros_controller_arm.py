@@ -215,8 +215,24 @@ class ControllerArmEnv(gym.Env):
         }  # fmt: skip
 
     def _solve(self, q: np.ndarray, target_pos: np.ndarray, target_quat: np.ndarray) -> np.ndarray:
+        """IK for the (box-clipped) target, then a check of the joint command itself: its TCP must lie in
+        the box, or nearer to it than the arm is now; otherwise the step is shortened until it does."""
         self.data.qpos[self._qadr] = q
-        return self.controller.solve(self.data, target_pos, target_quat, self.period_s)
+        q_goal = self.controller.solve(self.data, target_pos, target_quat, self.period_s)
+        allowed = self._outside(q) + 1e-4
+        for share in (1.0, 0.5, 0.25, 0.125, 0.0):
+            candidate = q + share * (q_goal - q)
+            if self._outside(candidate) <= allowed:
+                return candidate
+        return q
+
+    def _outside(self, q: np.ndarray) -> float:
+        """Distance [m] from the TCP at joint angles ``q`` to the workspace box (0 inside)."""
+        self.data.qpos[self._qadr] = q
+        mujoco.mj_kinematics(self.model, self.data)
+        tcp = self.data.site_xpos[self._site]
+        low, high = self.tcp_target.low, self.tcp_target.high
+        return float(np.linalg.norm(np.maximum(low - tcp, 0.0) + np.maximum(tcp - high, 0.0)))
 
     def _observation(self) -> dict[str, Any]:
         m = self._measure()
