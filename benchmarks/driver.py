@@ -96,7 +96,7 @@ def latency(hz: float, steps: int) -> dict:
     from std_msgs.msg import Float64MultiArray
 
     import robot_rl  # noqa: F401
-    from tests.ros_processes import RosProbe
+    from tests.processes import RosProbe
 
     env_vars = {**os.environ, "AMENT_PREFIX_PATH": str(Path(sys.prefix))}
     bin_dir = Path(sys.executable).parent

@@ -17,7 +17,7 @@ from std_msgs.msg import Float64MultiArray
 
 import robot_rl  # noqa: F401
 from tests.conformance import check_env_conformance
-from tests.ros_processes import BIN, RosProbe, ros_environ, running
+from tests.processes import BIN, RosProbe, ros_environ, running
 
 pytestmark = pytest.mark.ros
 ROOT = Path(__file__).resolve().parents[1]

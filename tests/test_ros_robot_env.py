@@ -14,7 +14,7 @@ import robot_rl  # noqa: F401  (registers the ids)
 from robot_rl.safety.config import SafetyConfig
 from robot_rl.safety.shield import SafetyShield
 from tests.conformance import check_env_conformance
-from tests.ros_processes import BIN, ros_environ, running
+from tests.processes import BIN, ros_environ, running
 
 pytestmark = pytest.mark.ros
 

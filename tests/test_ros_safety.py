@@ -18,7 +18,7 @@ from geometry_msgs.msg import PoseStamped, TwistStamped
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
-from tests.ros_processes import BIN, RosProbe, ros_environ, running
+from tests.processes import BIN, RosProbe, ros_environ, running
 
 pytestmark = pytest.mark.ros
 HERE = Path(__file__).resolve().parent

@@ -21,6 +21,7 @@ from robot_rl.transport.actor_client import ActorClient
 from robot_rl.transport.keys import CurveKeys, make_keys
 from robot_rl.transport.learner_server import LearnerServer
 from robot_rl.transport.wire import WireError, decode, encode
+from tests.processes import stop
 
 PEER = str(Path(__file__).with_name("transport_peer.py"))
 
@@ -33,16 +34,6 @@ def free_endpoint() -> str:
 
 def start(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, PEER, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def wait_for(condition, timeout_s: float = 20.0, poll=None) -> None:

@@ -83,6 +83,7 @@ class SafetyShield(gym.Wrapper):
         self.estopped = False
         self.steps = 0
         self._obs: dict[str, Any] | None = None
+        self._over_limits: dict[str, str] = {}  # measured limits the last observation exceeds
         self._tare: np.ndarray | None = None
         self._active: Backup | None = None
         self._backup_left = 0
@@ -96,6 +97,7 @@ class SafetyShield(gym.Wrapper):
         self._tare = (
             np.asarray(state["tcp_wrench"], dtype=np.float64).copy() if "tcp_wrench" in state else None
         )
+        self._over_limits = self.measured.triggers(state, self._tare)
         self._active, self._backup_left, self._gripper = (EStop() if self.estopped else None), 0, -1.0
         pose = self._pose()
         for backup in self.backups.values():
@@ -123,8 +125,11 @@ class SafetyShield(gym.Wrapper):
         if self._active is None:  # the approach is the policy's motion, never the backup's own
             for backup in self.backups.values():
                 backup.record(command)
-        self._feed_risk_monitor(obs, command, terminated or truncated)
-        self._obs = obs
+        over_limits = self.measured.triggers(obs["state"], self._tare)  # once per observation
+        observe = getattr(self.risk_monitor, "observe", None)
+        if observe is not None:  # a self-trained monitor (SafetyCritic) learns from every executed step
+            observe(self._obs, command, bool(over_limits), terminated or truncated)
+        self._obs, self._over_limits = obs, over_limits
         self.steps += 1
         self._record(events)
         info["safety"] = list(info.get("safety", [])) + events
@@ -153,7 +158,7 @@ class SafetyShield(gym.Wrapper):
         return Pose(tcp[:3], tcp[3:], self.action_scale, self.period_s)
 
     def _triggers(self, proposed: np.ndarray) -> dict[str, str]:
-        found = self.measured.triggers(self._obs["state"], self._tare)
+        found = dict(self._over_limits)
         if self.heartbeat is not None and not self.heartbeat():
             found["heartbeat"] = "heartbeat lost"
         if self.risk_monitor is not None:
@@ -189,12 +194,6 @@ class SafetyShield(gym.Wrapper):
             return proposed.copy(), events
         events.append({"layer": "backup", "reason": f"{self._active.name} in control"})
         return np.clip(self._active.act(self._obs, pose, self._gripper), -1.0, 1.0), events
-
-    def _feed_risk_monitor(self, obs: dict[str, Any], command: np.ndarray, done: bool) -> None:
-        observe = getattr(self.risk_monitor, "observe", None)
-        if observe is not None:
-            violated = bool(self.measured.triggers(obs["state"], self._tare))
-            observe(self._obs, command, violated, done)
 
     def _record(self, events: list[dict[str, Any]]) -> None:
         now = time.time()

@@ -1,4 +1,4 @@
-"""Helpers for tests that start ROS 2 processes: loopback discovery, a random domain, clean ends."""
+"""Helpers for tests that start processes: loopback ROS discovery, a random domain, ends by PID."""
 
 from __future__ import annotations
 
@@ -34,13 +34,18 @@ def running(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
         try:
             yield proc
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
+            stop(proc, timeout_s=10)
+
+
+def stop(proc: subprocess.Popen, timeout_s: float = 5) -> None:
+    """End a process this test started: terminate by PID, wait, kill if it hangs."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout_s)
 
 
 class RosProbe:
