@@ -89,6 +89,7 @@ class ReplayBuffer:
         self.truncated = np.zeros(capacity, dtype=bool)
         self.valid = np.zeros(capacity, dtype=bool)
         self.pos = 0
+        self.filled = 0  # slots ever written (checkpoints save only these)
         self.need_obs = True  # the next add() starts an episode and must store its first obs
         self.num_added = 0
 
@@ -102,6 +103,7 @@ class ReplayBuffer:
         for key, store in self.frames.items():
             store[slot] = frame[key]
         self.pos = (slot + 1) % self.capacity
+        self.filled = max(self.filled, slot + 1)
         return slot
 
     def add(
@@ -169,27 +171,35 @@ class ReplayBuffer:
 
     # ------------------------------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Every array plus the write position, for exact resume (saved as .npz, no pickle)."""
-        state = {f"frames/{k}": v for k, v in self.frames.items()}
+        """The written slots of every array plus the write position, for exact resume (saved as .npz,
+        no pickle): a checkpoint holds what was stored, not the empty rest of the capacity."""
+        n = self.filled
+        state = {f"frames/{k}": v[:n] for k, v in self.frames.items()}
         state.update(
-            actions=self.actions,
-            rewards=self.rewards,
-            terminated=self.terminated,
-            truncated=self.truncated,
-            valid=self.valid,
+            actions=self.actions[:n],
+            rewards=self.rewards[:n],
+            terminated=self.terminated[:n],
+            truncated=self.truncated[:n],
+            valid=self.valid[:n],
             counters=np.array([self.pos, int(self.need_obs), self.num_added], dtype=np.int64),
         )
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        n = len(state["valid"])
+        if n > self.capacity:
+            raise ValueError(f"buffer checkpoint holds {n} slots, more than this buffer's {self.capacity}")
         for key, store in self.frames.items():
-            if f"frames/{key}" not in state or state[f"frames/{key}"].shape != store.shape:
-                raise ValueError(f"buffer checkpoint lacks frames/{key} of shape {store.shape}")
-            store[...] = state[f"frames/{key}"]
+            saved = state.get(f"frames/{key}")
+            if saved is None or saved.shape != (n, *store.shape[1:]):
+                raise ValueError(f"buffer checkpoint lacks frames/{key} of shape (N, {store.shape[1:]})")
+            store[:n] = saved
         for name in ("actions", "rewards", "terminated", "truncated", "valid"):
-            getattr(self, name)[...] = state[name]
+            array = getattr(self, name)
+            array[:] = 0
+            array[:n] = state[name]
         pos, need_obs, num_added = state["counters"].tolist()
-        self.pos, self.need_obs, self.num_added = int(pos), bool(need_obs), int(num_added)
+        self.pos, self.need_obs, self.num_added, self.filled = int(pos), bool(need_obs), int(num_added), n
 
 
 class MixedBuffer:

@@ -105,6 +105,22 @@ def test_state_dict_round_trip_is_exact() -> None:
     assert (a.pos, a.need_obs) == (b.pos, b.need_obs)
 
 
+def test_a_checkpoint_holds_the_stored_frames_not_the_empty_capacity() -> None:
+    a = ReplayBuffer(SPACES, 2, capacity=100_000)
+    fill(a, [(3, "term"), (2, "trunc")])  # 7 frames
+    state = a.state_dict()
+    assert all(len(v) == 7 for k, v in state.items() if k != "counters")
+    b = ReplayBuffer(SPACES, 2, capacity=100_000)
+    b.load_state_dict(state)
+    np.testing.assert_array_equal(b.valid, a.valid)
+    np.testing.assert_array_equal(b.frames["state"], a.frames["state"])
+    fill(a, [(2, "trunc")])
+    fill(b, [(2, "trunc")])  # writing continues where it stopped
+    np.testing.assert_array_equal(b.frames["state"], a.frames["state"])
+    with pytest.raises(ValueError, match="more than"):
+        ReplayBuffer(SPACES, 2, capacity=4).load_state_dict(state)
+
+
 def test_capacity_over_memory_cap_fails_at_construction() -> None:
     with pytest.raises(ValueError, match="max_memory_gb"):
         ReplayBuffer(SPACES, 2, capacity=10_000_000, max_memory_gb=0.01)
