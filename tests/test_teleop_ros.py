@@ -1,0 +1,132 @@
+"""Teleop over ROS 2: a ``sensor_msgs/Joy`` topic as a device, and teleop_node relaying a device to another
+process (the ``teleop_topic`` device). Discovery on loopback, a random domain; processes ended by PID.
+"""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rclpy")
+
+from sensor_msgs.msg import Joy
+
+from drivers.teleop import DeviceNotFound, TeleopState, load_device
+from tests.processes import BIN, RosProbe, ros_environ, running
+
+pytestmark = pytest.mark.ros
+
+
+@pytest.fixture
+def ros_env(tmp_path, monkeypatch) -> dict[str, str]:
+    env = ros_environ(tmp_path / "ros_log")
+    for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "ROS_LOG_DIR"):
+        monkeypatch.setenv(key, env[key])  # this process's devices join the same domain
+    return env
+
+
+def read_until(device, predicate, timeout_s: float = 10.0) -> list[TeleopState]:
+    """Read every 5 ms until ``predicate(state)``; all states read, the last one satisfying it."""
+    states, deadline = [], time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        states.append(device.read())
+        if predicate(states[-1]):
+            return states
+        time.sleep(0.005)
+    raise AssertionError(f"no such state within {timeout_s} s; last: {states[-1]}")
+
+
+def read_for(device, seconds: float) -> list[TeleopState]:
+    states, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        states.append(device.read())
+        time.sleep(0.005)
+    return states
+
+
+def joy(axes: list[float], pressed: tuple[int, ...] = ()) -> Joy:
+    return Joy(
+        axes=[float(a) for a in axes] + [0.0] * (8 - len(axes)),
+        buttons=[int(i in pressed) for i in range(11)],
+    )
+
+
+def test_joy_topic_maps_axes_and_buttons_and_goes_quiet(ros_env) -> None:
+    probe = RosProbe("joy_driver")  # plays joy_node: repeats the pad's state at 50 Hz
+    current = [joy([-0.55, 1.0])]
+    publisher = probe.node.create_publisher(Joy, "test_joy", 10)
+    probe.node.create_timer(0.02, lambda: current[0] and publisher.publish(current[0]))
+    try:
+        with pytest.raises(DeviceNotFound) as err:
+            load_device("joy", ["topic=no_pad", "timeout_s=2"])
+        assert "no sensor_msgs/msg/Joy message on /no_pad within 2 s" in str(err.value)
+        assert "Joy topics published: /test_joy (" in str(err.value)
+        device = load_device("joy", ["topic=test_joy", "timeout_s=15", "stale_s=0.3", "gripper_mode=hold"])
+        try:
+            # joy.yaml: axis1 -> dx, axis0 -> dy, deadzone 0.1: 0.55 -> 0.5
+            states = read_until(device, lambda s: s.action[0] == 1.0)
+            np.testing.assert_allclose(states[-1].action, [1.0, -0.5, 0, 0, 0, 0, -1.0], atol=1e-5)
+            current[0] = joy([0, 0.5, 0, 0.3, 0, 0, 1.0, -1.0], pressed=(0, 5, 4))  # A, RB, LB held
+            states = read_until(device, lambda s: s.intervening)
+            np.testing.assert_allclose(
+                states[-1].action, [(0.5 - 0.1) / 0.9, 0, -1, -1, 0, 0.2 / 0.9, 1], atol=1e-5
+            )
+            states += read_for(device, 0.3)  # the driver repeats the held buttons ~15 times
+            assert sum("success" in s.events for s in states) == 1  # held A: one success
+            assert states[-1].intervening and states[-1].action[6] == 1.0  # RB and LB still held
+            current[0] = None  # the driver stops: after stale_s the pad reads neutral
+            states = read_until(device, lambda s: not s.intervening)
+            np.testing.assert_allclose(states[-1].action, [0, 0, 0, 0, 0, 0, -1], atol=1e-6)
+        finally:
+            device.close()
+    finally:
+        probe.close()
+
+
+SEGMENTS = (
+    "[{steps:10,action:[0.5,0,-0.25,0,0,1,1],intervening:true,events:[]},"
+    "{steps:1,action:[0,0,0,0,0,0,-1],intervening:false,events:[success,discard]}]"
+)
+
+
+def test_teleop_node_relays_a_device_to_another_process(ros_env, tmp_path) -> None:
+    node = [
+        str(BIN / "teleop_node"), "--ros-args", "-p", "device:=scripted", "-p", "rate_hz:=50.0",
+        "-p", f"overrides:=loop=true segments={SEGMENTS}", "-p", "max_linear_speed:=0.2",
+    ]  # fmt: skip
+    with running(node, ros_env, tmp_path / "teleop_node.log") as proc:
+        relay = load_device("teleop_topic", ["max_linear_speed=0.2", "timeout_s=20"])
+        try:
+            states = read_until(relay, lambda s: s.intervening)
+            states += read_until(relay, lambda s: bool(s.events) and not s.intervening)
+            states += read_until(relay, lambda s: "success" in s.events)  # a second cycle
+        finally:
+            relay.close()
+        assert proc.poll() is None
+    # twist / max speeds: the action the scripted operator gave, back in [-1, 1]
+    driving = [s.action for s in states if s.intervening]
+    given = [0.5, 0, -0.25, 0, 0, 1, 1]
+    assert sum(np.allclose(action, given, atol=1e-6) for action in driving) > len(driving) // 2, driving
+    seen = [s.events for s in states if s.events]
+    assert set().union(*seen) == {"success", "discard"}
+    # Events come once per cycle (every 11 ticks = 220 ms); reads 5 ms apart never see one twice.
+    assert all(not (a.events & b.events) for a, b in itertools.pairwise(states))
+
+
+def test_teleop_node_without_its_device_exits_with_one_message(ros_env) -> None:
+    node = [
+        str(BIN / "teleop_node"),
+        "--ros-args",
+        "-p",
+        "device:=gamepad",
+        "-p",
+        "overrides:=path=/dev/input/event9",
+    ]
+    out = subprocess.run(node, env=ros_env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "/dev/input/event9 does not exist; input devices here:" in out.stderr + out.stdout
+    assert "Traceback" not in out.stderr + out.stdout
