@@ -5,7 +5,6 @@ pip puts them in the venv's bin/.
 """
 
 import os
-from glob import glob
 
 from setuptools import find_packages, setup
 
@@ -33,7 +32,7 @@ setup(
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
-        (f"share/{PACKAGE}/launch", glob("launch/*.launch.yaml")),
+        *tree("launch", f"share/{PACKAGE}/launch"),
         *tree("configs", f"share/{PACKAGE}/configs"),
     ],
     install_requires=["setuptools"],
@@ -52,6 +51,7 @@ setup(
             "arm_driver_node = robot_rl.nodes.arm_driver_node:main",
             "fake_arm_node = robot_rl.nodes.fake_arm_node:main",
             "camera_node = robot_rl.nodes.camera_node:main",
+            "teleop_node = robot_rl.nodes.teleop_node:main",
         ],
     },
 )
