@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "collect_demos",
         "record scripted-expert demonstrations to HDF5 (robomimic layout)",
     ),
+    "export-bag": ("export_bag", "export_bag", "write HDF5 episodes to a rosbag2 MCAP for ROS tools"),
+    "import-bag": ("import_bag", "import_bag", "read a rosbag2 (exported or recorded) into HDF5 episodes"),
     # Takes a launch file and name:=value launch arguments, not Hydra overrides (see main()).
     "launch": ("launch", "", "run a ROS 2 YAML launch file (launch/*.launch.yaml) as `ros2 launch` would"),
 }
