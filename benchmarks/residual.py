@@ -17,19 +17,14 @@ Writes ``results.json`` (curves, first step at >= 90%, final success per run) an
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import os
-import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from common import REPO, ROBOT_RL, curve, first_at, sh, train_runs
 
-REPO = Path(__file__).resolve().parents[1]
-ROBOT_RL = str(Path(sys.executable).parent / "robot-rl")
 #: The learner sees the TCP, the hole and the peg tip (not the noisy contact wrench; see docs/benchmarks.md).
 STATE_KEYS = "task.state_keys=[state.tcp_pose,privileged.hole_pos,privileged.peg_tip_pos]"
 COMMON = [STATE_KEYS, "train.eval_episodes=40", "train.video_episodes=0", "train.torch_threads=1",
@@ -37,21 +32,6 @@ COMMON = [STATE_KEYS, "train.eval_episodes=40", "train.video_episodes=0", "train
 #: learner -> its settings: residual RL as shipped, the project's RLPD learner as shipped (SAC + a BC term
 #: on demo samples, agent.bc_weight=2), and textbook RLPD without that term.
 LEARNERS = {"residual": ["agent=residual"], "rlpd": [], "rlpd_pure": ["agent.bc_weight=0"]}
-
-
-def sh(args: list[str], log: Path) -> None:
-    env = {**os.environ, "MUJOCO_GL": "egl"}
-    with open(log, "w") as out:
-        subprocess.run(args, check=True, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-
-
-def curve(run: Path) -> list[tuple[int, float]]:
-    with open(run / "eval.csv") as f:
-        return [(int(r["env_steps"]), float(r["success_rate"])) for r in csv.DictReader(f)]
-
-
-def first_at(points: list[tuple[int, float]], level: float) -> int | None:
-    return next((s for s, r in points if r >= level), None)
 
 
 def main() -> None:
@@ -102,17 +82,7 @@ def main() -> None:
             ]
             jobs.append((name, seed, run, cmd))
 
-    def go(job):
-        name, seed, run, cmd = job
-        t0 = time.time()
-        if (run / "summary.json").exists():  # finished by an earlier invocation
-            return name, seed, run, json.loads((run / "summary.json").read_text())["wall_time_s"]
-        sh(cmd, out / f"{name}_seed{seed}.log")
-        print(f"[residual] {name} seed {seed} done in {(time.time() - t0) / 60:.1f} min", file=sys.stderr)
-        return name, seed, run, time.time() - t0
-
-    with ThreadPoolExecutor(args.parallel) as pool:
-        finished = list(pool.map(go, jobs))
+    finished = train_runs(jobs, out, args.parallel, "residual")
 
     results = {"bc_success_rate": bc_success, "demos": args.demos, "runs": [],
                "command": " ".join(sys.argv), "wall_min": None}  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from robot_rl.agents import Agent, AgentConfig, make_agent
 from robot_rl.buffers import MixedBuffer, ReplayBuffer
 from robot_rl.checkpoint import load_checkpoint, save_checkpoint
 from robot_rl.data.layout import flatten_obs as flat_obs
+from robot_rl.envs.intervention import InterventionTally
 from robot_rl.envs.wrappers import RestrictDoF
 from robot_rl.errors import ConfigError
 from robot_rl.metrics import MetricLogger, plot_learning_curve, write_eval_csv
@@ -34,6 +35,8 @@ from robot_rl.safety.risk import EnsembleDisagreement
 from robot_rl.safety.shield import SafetyShield
 
 log = logging.getLogger(__name__)
+
+ROLLOUT_WINDOW = 20  # training episodes behind the rollout success rate (eval_episodes=0)
 
 
 @dataclass
@@ -50,7 +53,9 @@ class TrainConfig:
     demos: str | None = None  # HDF5 demos (robomimic layout) for the offline half of each batch
     num_demos: int | None = None  # use the first N episodes of the file (None: all)
     eval_every: int = 2_000  # env steps between evaluations (0: only at the end)
-    eval_episodes: int = 20  # deterministic episodes per evaluation
+    # Deterministic episodes per evaluation. 0: no evaluation env (a real robot is driven by its actor
+    # alone); "evaluations" then report the success rate of the last 20 training episodes.
+    eval_episodes: int = 20
     checkpoint_every: int = 10_000  # env steps between checkpoints (0: only at the end)
     video_episodes: int = 2  # episodes in the final evaluation MP4 (0: none)
     seed: int = 0
@@ -74,7 +79,11 @@ class Trainer:
         demo_loader: Callable[[Callable[[int], ReplayBuffer], ObsSpec], ReplayBuffer] | None = None,
         config_yaml: str = "",
         baseline: Callable[[dict[str, Any]], np.ndarray] | None = None,
+        intervention_mode: str | None = None,
+        operator: Any = None,
     ) -> None:
+        """:param intervention_mode: ``hil_serl`` or ``rlif`` (robot_rl/envs/intervention.py) with the
+        ``operator`` that intervenes in the training env; the evaluation env has none."""
         torch.set_num_threads(cfg.torch_threads)
         self.baseline = baseline
         self.mixer = None
@@ -88,22 +97,33 @@ class Trainer:
         self.cfg, self.run_dir, self.config_yaml = cfg, Path(run_dir), config_yaml
         self.make_env = make_env
         self.safety_events: Counter[str] = Counter()
-        self.env = make_env()
-        self.eval_env = make_env()
+        self.intervention_mode = intervention_mode
+        self.interventions = InterventionTally()
+        if operator is not None:
+            self.env = make_env(operator=operator, intervention_mode=intervention_mode)
+        else:
+            self.env = make_env()
+        self.eval_env = make_env() if cfg.eval_episodes > 0 else None
+        self.recent_successes: deque[bool] = deque(maxlen=ROLLOUT_WINDOW)  # of training episodes
         self.spec = ObsSpec.from_space(self.env.observation_space, state_keys)
         action_dim = int(np.prod(self.env.action_space.shape))
         self.agent = make_agent(self.spec, action_dim, agent_cfg, seed=cfg.seed)
         attach_ensemble_monitor(self.env, self.agent)
         buffer_args = dict(n_step=cfg.n_step, gamma=agent_cfg.gamma, max_memory_gb=cfg.max_buffer_gb)
         self.online = ReplayBuffer(self.spec.storage_spaces(), action_dim, cfg.buffer_capacity, **buffer_args)
+        # HIL-SERL: the operator's transitions join the demos, so the demo buffer gets room for them.
+        room = cfg.buffer_capacity if intervention_mode == "hil_serl" else 0
+
+        def demo_buffer(capacity: int) -> ReplayBuffer:
+            spaces = self.spec.storage_spaces()
+            return ReplayBuffer(spaces, action_dim, capacity + room, demos=True, **buffer_args)
+
         self.offline: ReplayBuffer | None = None
         if demo_loader is not None:
-            self.offline = demo_loader(
-                lambda capacity: ReplayBuffer(
-                    self.spec.storage_spaces(), action_dim, capacity, demos=True, **buffer_args
-                ),
-                self.spec,
-            )
+            self.offline = demo_loader(demo_buffer, self.spec)
+        elif room:
+            self.offline = demo_buffer(0)
+        self.offline_segment = False  # an intervention segment is being added to the demo buffer
         self.replay = MixedBuffer(self.online, self.offline, cfg.online_ratio)
         self.rng = np.random.default_rng(cfg.seed)
         self.env_steps = 0
@@ -124,8 +144,14 @@ class Trainer:
             "agent_counters": getattr(self.agent, "counters", dict)(),
         }
 
+    def checkpointed_buffers(self) -> dict[str, ReplayBuffer]:
+        """The online buffer, and the demo buffer too when it grows with interventions (HIL-SERL)."""
+        if self.intervention_mode == "hil_serl" and self.offline is not None:
+            return {"online": self.online, "offline": self.offline}
+        return {"online": self.online}
+
     def save(self, name: str) -> Path:
-        buffers = {"online": self.online}
+        buffers = self.checkpointed_buffers()
         return save_checkpoint(
             self.run_dir / "checkpoints" / name,
             self.agent,
@@ -137,7 +163,7 @@ class Trainer:
 
     def resume(self, path: str | Path) -> None:
         """Restore weights, optimisers, online buffer, counters and RNGs (the demos are reloaded)."""
-        state = load_checkpoint(path, self.agent, self.agent.optimizers(), {"online": self.online})
+        state = load_checkpoint(path, self.agent, self.agent.optimizers(), self.checkpointed_buffers())
         self.env_steps, self.episodes = int(state["env_steps"]), int(state["episodes"])
         self.agent.num_updates = int(state["num_updates"])
         self.rng.bit_generator.state = state["numpy_rng"]
@@ -146,6 +172,8 @@ class Trainer:
             self.agent.set_counters(state.get("agent_counters", {}))
         self.history = list(state["history"])
         self.online.end_episode()  # the interrupted episode is not continued; a new one starts
+        if self.offline is not None:
+            self.offline.end_episode()
         log.info("resumed from %s at env step %d", path, self.env_steps)
 
     # ------------------------------------------------------------------------------------------ loop
@@ -168,7 +196,10 @@ class Trainer:
             else:
                 action = self.agent.act(flat)
             next_obs, reward, terminated, truncated, info = self.env.step(action)
-            self.online.add(flat, action, float(reward), flat_obs(next_obs), terminated, truncated)
+            intervened = bool(info.get("is_intervention", False))
+            executed = info["intervene_action"] if intervened else action
+            self.store(flat, executed, float(reward), flat_obs(next_obs), terminated, truncated, intervened)
+            self.interventions.add(intervened)
             self.count_safety(info.get("safety", []))
             self.env_steps += 1
             episode_return += float(reward)
@@ -185,9 +216,11 @@ class Trainer:
                         "rollout/return": episode_return,
                         "rollout/length": episode_len,
                         "rollout/success": float(info.get("success", False)),
+                        **self.intervention_stats(),
                     },
                     self.env_steps,
                 )
+                self.recent_successes.append(bool(info.get("success", False)))
                 if self.mixer:
                     self.mixer.record(acting, episode_return)
                     self.logger.log({"rollout/learner_prob": self.mixer.learner_prob()}, self.env_steps)
@@ -198,6 +231,37 @@ class Trainer:
                 obs = next_obs
         bar.close()
         return self.finish(time.time() - start_time)
+
+    def store(
+        self,
+        obs: dict[str, np.ndarray],
+        action: np.ndarray,
+        reward: float,
+        next_obs: dict[str, np.ndarray],
+        terminated: bool,
+        truncated: bool,
+        is_intervention: bool = False,
+        new_chain: bool = False,
+    ) -> None:
+        """Store one transition with the executed action. HIL-SERL also puts an operator's transitions
+        into the demo buffer, each contiguous stretch of them as its own chain. ``new_chain``: it does
+        not continue the previous transition (another actor's, or after a restart)."""
+        if new_chain:
+            self.online.end_episode()
+        self.online.add(obs, action, reward, next_obs, terminated, truncated)
+        if self.intervention_mode == "hil_serl" and self.offline is not None:
+            if self.offline_segment and (new_chain or not is_intervention):
+                self.offline.end_episode()
+            if is_intervention:
+                self.offline.add(obs, action, reward, next_obs, terminated, truncated)
+            self.offline_segment = is_intervention and not (terminated or truncated)
+
+    def intervention_stats(self, tally: InterventionTally | None = None) -> dict[str, float]:
+        """The finished episode's take-overs and intervened share (logged only with an operator)."""
+        stats = (tally or self.interventions).end_episode()
+        if self.intervention_mode is None:
+            return {}
+        return {"rollout/interventions": stats["count"], "rollout/intervention_rate": stats["rate"]}
 
     def count_safety(self, events: list) -> None:
         """Tally the safety shield's events of one env step (dicts with ``layer``, or layer names)."""
@@ -227,8 +291,11 @@ class Trainer:
     def evaluate(
         self, episodes: int | None = None, frames: list[np.ndarray] | None = None, log_history: bool = True
     ) -> dict[str, float]:
-        """Deterministic policy over seeded episodes (seeds disjoint from training ones)."""
+        """Deterministic policy over seeded episodes (seeds disjoint from training ones); without an
+        evaluation env, the success rate of the last training episodes."""
         episodes = self.cfg.eval_episodes if episodes is None else episodes
+        if self.eval_env is None:
+            return self.rollout_success(log_history)
         successes, returns = [], []
         for i in range(episodes):
             obs, _ = self.eval_env.reset(seed=10_000_000 + i)
@@ -256,6 +323,15 @@ class Trainer:
             log.info("eval at %d steps: success %.2f", self.env_steps, result["success_rate"])
         return result
 
+    def rollout_success(self, log_history: bool = True) -> dict[str, float]:
+        """The success rate of the last ``ROLLOUT_WINDOW`` training episodes (exploration included)."""
+        rate = float(np.mean(self.recent_successes)) if self.recent_successes else 0.0
+        result = {"env_steps": self.env_steps, "success_rate": rate, "return": float("nan")}
+        if log_history:
+            self.history.append(result)
+            self.logger.log({"eval/rollout_success_rate": rate}, self.env_steps)
+        return result
+
     def finish(self, wall_s: float) -> dict[str, Any]:
         if not self.history or self.history[-1]["env_steps"] != self.env_steps:
             self.evaluate()
@@ -263,7 +339,7 @@ class Trainer:
         curve = plot_learning_curve(self.run_dir / "learning_curve.png", self.history, f"{self.run_dir.name}")
         write_eval_csv(self.run_dir / "eval.csv", self.history)
         video = None
-        if self.cfg.video_episodes > 0:
+        if self.cfg.video_episodes > 0 and self.eval_env is not None:
             video = self.record_video()
         summary = {
             "success_rate": self.history[-1]["success_rate"],

@@ -104,15 +104,43 @@ def agent_state_keys(task: TaskConfig, agent_cfg: Any) -> list[str] | None:
     return task.state_keys
 
 
+def make_operator(cfg: DictConfig, task: TaskConfig, seed: int) -> Any:
+    """The configured intervening operator (``intervention`` config group), or None without one."""
+    if cfg.mode is None:
+        return None
+    if cfg.operator == "intervener":
+        if task.expert is None:
+            raise ConfigError(
+                f"intervention.operator=intervener needs a task with a scripted expert; {task.name} has none "
+                "(use intervention.operator=device)"
+            )
+        from sim.experts import make_expert
+        from sim.intervener import IntervenerConfig, SimulatedIntervener
+
+        settings = {**cfg.intervener, "seed": seed}
+        intervener = to_dataclass(IntervenerConfig, settings, "intervention.intervener")
+        expert = make_expert(task.expert, task.action_scale)
+        return SimulatedIntervener(expert, intervener, task.action_dims)
+    if cfg.operator == "device":
+        from drivers.teleop import load_device
+        from drivers.teleop.operator import DeviceOperator
+
+        return DeviceOperator(load_device(cfg.device))
+    raise ConfigError(f"intervention.operator={cfg.operator!r} is not one of ['intervener', 'device']")
+
+
 def make_trainer(
     task: TaskConfig,
     agent_cfg: AgentConfig,
     train: TrainConfig,
     run_dir: Path,
     safety: SafetyConfig | None = None,
+    intervention: DictConfig | None = None,
+    with_operator: bool = True,
     **kwargs: Any,
 ) -> Trainer:
-    """The single-process trainer for a task (used by train and eval), its envs behind the shield."""
+    """The single-process trainer for a task (used by train, eval and the learner node), its envs behind
+    the shield; with an ``intervention`` mode its training env has the configured operator."""
     env_factory = partial(
         make_env,
         task,
@@ -120,6 +148,10 @@ def make_trainer(
         safety=safety,
         base_action=load_base_policy(agent_cfg, task),
     )
+    if intervention is not None and intervention.mode is not None:
+        kwargs["intervention_mode"] = intervention.mode
+        if with_operator:  # a learner node stores what its actors' operators did; it has none itself
+            kwargs["operator"] = make_operator(intervention, task, train.seed)
     if train.conservative_floor > 0 and task.expert:
         from sim.experts import make_expert
 
@@ -141,7 +173,14 @@ def run(cfg: DictConfig) -> int:
 
     loader = demo_loader(task, train, run_dir, agent_cfg)
     trainer = make_trainer(
-        task, agent_cfg, train, run_dir, safety_config(cfg), demo_loader=loader, config_yaml=config_yaml
+        task,
+        agent_cfg,
+        train,
+        run_dir,
+        safety_config(cfg),
+        cfg.intervention,
+        demo_loader=loader,
+        config_yaml=config_yaml,
     )
     if cfg.resume:
         trainer.resume(cfg.resume)

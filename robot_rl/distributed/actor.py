@@ -10,8 +10,10 @@ acting with its last weights.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -55,7 +57,7 @@ class Actor:
             log.info("waiting for the learner")
             while not self.client.learner_alive and not should_stop():
                 self._apply_weights(self.client.poll(0.05))
-        obs, _ = self.env.reset(seed=self.seed * 100_003)
+        obs = self._reset(self.seed * 100_003, should_stop)
         first = True
         next_tick = time.monotonic()
         while (total_steps is None or self.steps < total_steps) and not should_stop():
@@ -69,10 +71,13 @@ class Actor:
                 action = self.agent.act(flat)
             next_obs, reward, terminated, truncated, info = self.env.step(action)
             self.step_times.append(time.monotonic())
+            intervened = bool(info.get("is_intervention", False))
+            executed = info["intervene_action"] if intervened else action  # an operator's, when they drove
             self.client.add(
                 {
                     "obs": flat,
-                    "action": np.asarray(action, dtype=np.float32),
+                    "action": np.asarray(executed, dtype=np.float32),
+                    "is_intervention": intervened,
                     "reward": float(reward),
                     "next_obs": flatten_obs(next_obs),
                     "terminated": bool(terminated),
@@ -86,7 +91,9 @@ class Actor:
             first = False
             if terminated or truncated:
                 self.episodes += 1
-                obs, _ = self.env.reset(seed=self.seed * 100_003 + self.episodes)
+                obs = self._reset(self.seed * 100_003 + self.episodes, should_stop)
+                if obs is None:
+                    break
                 first = True
             else:
                 obs = next_obs
@@ -94,6 +101,28 @@ class Actor:
                 next_tick += self.period_s
                 time.sleep(max(0.0, next_tick - time.monotonic()))
         self.client.flush()
+
+    def _reset(self, seed: int, should_stop: Callable[[], bool]) -> Any:
+        """Reset the env while keeping the link to the learner alive: a robot's reset (moving home, an
+        operator setting the scene) can take longer than the learner's heartbeat timeout. None when told
+        to stop meanwhile (the reset thread is a daemon and does not hold the process up)."""
+        outcome: dict[str, Any] = {}
+
+        def reset() -> None:
+            try:
+                outcome["obs"] = self.env.reset(seed=seed)[0]
+            except BaseException as err:  # re-raised in the actor's thread
+                outcome["error"] = err
+
+        thread = threading.Thread(target=reset, name="actor_reset", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            if should_stop():
+                return None
+            self._apply_weights(self.client.poll(0.05))
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["obs"]
 
     def _wait_for_learner(self, should_stop: Callable[[], bool]) -> None:
         while self.client.learner_alive and self.steps - self.client.credit > self.max_ahead_steps:

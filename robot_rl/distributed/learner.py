@@ -17,6 +17,7 @@ from typing import Any
 
 from safetensors.torch import save as save_weights
 
+from robot_rl.envs.intervention import InterventionTally
 from robot_rl.loop import Trainer
 from robot_rl.transport.learner_server import LearnerServer
 
@@ -32,6 +33,7 @@ class Learner:
         self.pending: deque[list[Any]] = deque()  # [session, count] not yet consumed, in arrival order
         self.last_session: str | None = None
         self.episode_returns: dict[str, float] = {}
+        self.tallies: dict[str, InterventionTally] = {}  # per actor session
         self._published_at = -publish_every
 
     def run(
@@ -52,12 +54,12 @@ class Learner:
         return trainer.finish(time.time() - start)
 
     def store(self, session: str, items: list[dict[str, Any]]) -> None:
-        online = self.trainer.online
         for item in items:
-            if item["first"] or session != self.last_session:
-                online.end_episode()
-            online.add(item["obs"], item["action"], float(item["reward"]), item["next_obs"],
-                       bool(item["terminated"]), bool(item["truncated"]))  # fmt: skip
+            intervened = bool(item.get("is_intervention", False))
+            self.trainer.store(item["obs"], item["action"], float(item["reward"]), item["next_obs"],
+                               bool(item["terminated"]), bool(item["truncated"]), intervened,
+                               new_chain=item["first"] or session != self.last_session)  # fmt: skip
+            self.tallies.setdefault(session, InterventionTally()).add(intervened)
             self.last_session = session
             self.trainer.count_safety(item.get("safety", []))
             self._episode_stats(session, item)
@@ -98,6 +100,8 @@ class Learner:
             stats = {
                 "rollout/return": self.episode_returns.pop(session),
                 "rollout/success": float(item["success"]),
+                **self.trainer.intervention_stats(self.tallies.pop(session)),
             }
             self.trainer.logger.log(stats, self.trainer.env_steps)
+            self.trainer.recent_successes.append(bool(item["success"]))
             self.trainer.episodes += 1

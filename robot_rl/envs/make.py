@@ -13,6 +13,7 @@ import gymnasium as gym
 
 import robot_rl  # noqa: F401  (registers the ids)
 from robot_rl.config import ConfigError, TaskConfig
+from robot_rl.envs.intervention import Intervention, Operator
 from robot_rl.envs.wrappers import BaseActionObservation, GripperStay, RestrictDoF
 from robot_rl.safety.config import SafetyConfig
 from robot_rl.safety.shield import SafetyShield
@@ -26,6 +27,8 @@ def make_env(
     safety: SafetyConfig | None = None,
     base_policy: Callable | None = None,
     base_action: Callable | None = None,
+    operator: Operator | None = None,
+    intervention_mode: str | None = None,
     **overrides,
 ) -> gym.Env:
     """Build the task's env with its time limit; ``overrides`` replace constructor keywords.
@@ -33,7 +36,8 @@ def make_env(
     ``gripper_stay`` makes the last action entry a discrete open/stay/close command (gripper critic).
     ``safety`` (enabled) puts the ``SafetyShield`` right around the base env; ``base_policy`` serves its
     ``base_policy`` backup. ``base_action`` (residual RL: ``policy(flat_obs) -> action``) adds that
-    policy's action to the observation.
+    policy's action to the observation. ``operator`` (a teleop device or simulated intervener) takes
+    over from the policy while it holds control (``Intervention``, ``intervention_mode`` hil_serl/rlif).
     """
     if task.env_id not in gym.registry:
         known = sorted(k for k in gym.registry if k.startswith("robot_rl/"))
@@ -44,6 +48,8 @@ def make_env(
     env = gym.make(task.env_id, disable_env_checker=True, **kwargs)
     if safety is not None and safety.enabled:
         env = SafetyShield(env, safety, base_policy=base_policy, risk_monitor=risk_monitor(safety))
+    if operator is not None:
+        env = Intervention(env, operator, intervention_mode or "hil_serl")
     if task.action_dims is not None:
         env = RestrictDoF(env, list(task.action_dims))
     if gripper_stay:

@@ -34,6 +34,12 @@ class RestrictDoF(gym.ActionWrapper):
         full[self.dims] = action
         return full
 
+    def step(self, action: np.ndarray) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(self.action(action))
+        if info.get("intervene_action") is not None:  # an operator's 7-D action, in the policy's space
+            info["intervene_action"] = self.restrict(info["intervene_action"])
+        return obs, reward, terminated, truncated, info
+
     def restrict(self, full_action: np.ndarray) -> np.ndarray:
         """The policy-space part of a 7-D action (e.g. a demo's)."""
         return np.asarray(full_action, dtype=np.float32)[..., self.dims]

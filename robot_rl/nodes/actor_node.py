@@ -1,7 +1,9 @@
 """actor_node: steps the env with the latest policy and streams transitions to the learner.
 
 The env is the task's in-process simulation, or ``RosRobotEnv`` over a robot's topics
-(``task.env_id=robot_rl/RosRobot-v0``), behind the safety shield (``safety``). It timestamps its own
+(``task.env_id=robot_rl/RosRobot-v0``), behind the safety shield (``safety``), with the configured
+operator taking over when ``intervention.mode`` is set (a teleop device, e.g. ``teleop_topic`` fed by
+``teleop_node``, or the simulated intervener). It timestamps its own
 steps; in simulation it runs as fast as the learner allows (flow control), with ``realtime:=true`` it
 holds ``control_hz`` (a ``RosRobotEnv`` is paced by the robot's ticks instead).
 """
@@ -14,7 +16,7 @@ import torch
 from rclpy.node import Node
 
 from robot_rl.agents import agent_config, make_agent
-from robot_rl.commands.train import agent_state_keys, load_base_policy
+from robot_rl.commands.train import agent_state_keys, load_base_policy, make_operator
 from robot_rl.config import task_config, to_dataclass
 from robot_rl.distributed.actor import Actor
 from robot_rl.envs.make import make_env
@@ -42,6 +44,8 @@ def body(node: Node) -> int:
         gripper_stay=getattr(agent_cfg, "gripper_critic", False),
         safety=safety_config(cfg),
         base_action=load_base_policy(agent_cfg, task),
+        operator=make_operator(cfg.intervention, task, seed),
+        intervention_mode=cfg.intervention.mode,
     )
     spec = ObsSpec.from_space(env.observation_space, agent_state_keys(task, agent_cfg))
     agent = make_agent(spec, int(np.prod(env.action_space.shape)), agent_cfg, seed=seed)

@@ -41,6 +41,8 @@ def body(node: Node) -> int:
         train,
         run_dir,
         safety_config(cfg),
+        cfg.intervention,
+        with_operator=False,
         demo_loader=demo_loader(task, train, run_dir, agent_cfg),
         config_yaml=config_yaml,
     )

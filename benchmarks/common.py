@@ -1,0 +1,65 @@
+"""What the training benchmarks share: run a robot-rl command to a log, read a run's evaluation curve."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ROBOT_RL = str(Path(sys.executable).parent / "robot-rl")
+
+
+def sh(args: list[str], log: Path) -> None:
+    env = {**os.environ, "MUJOCO_GL": "egl"}
+    with open(log, "w") as out:
+        subprocess.run(args, check=True, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+
+
+def curve(run: Path) -> list[tuple[int, float]]:
+    """``[(env_steps, success_rate), ...]`` of a run's periodic evaluations (its eval.csv)."""
+    with open(run / "eval.csv") as f:
+        return [(int(r["env_steps"]), float(r["success_rate"])) for r in csv.DictReader(f)]
+
+
+def first_at(points: list[tuple[int, float]], level: float) -> int | None:
+    return next((s for s, r in points if r >= level), None)
+
+
+def train_runs(jobs: list[tuple[str, int, Path, list[str]]], out: Path, parallel: int, tag: str) -> list:
+    """Run ``(name, seed, run_dir, command)`` jobs, ``parallel`` at a time; a finished run (its
+    summary.json exists) is not repeated. Returns ``(name, seed, run_dir, seconds)`` per job."""
+
+    def go(job: tuple[str, int, Path, list[str]]) -> tuple[str, int, Path, float]:
+        name, seed, run, cmd = job
+        if (run / "summary.json").exists():
+            return name, seed, run, json.loads((run / "summary.json").read_text())["wall_time_s"]
+        t0 = time.time()
+        sh(cmd, out / f"{name}_seed{seed}.log")
+        print(f"[{tag}] {name} seed {seed} done in {(time.time() - t0) / 60:.1f} min", file=sys.stderr)
+        return name, seed, run, time.time() - t0
+
+    with ThreadPoolExecutor(parallel) as pool:
+        return list(pool.map(go, jobs))
+
+
+def scalars(run: Path, tag: str) -> list[tuple[int, float]]:
+    """A TensorBoard scalar of a run as ``[(step, value), ...]``."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    return [(e.step, e.value) for e in events.Scalars(tag)] if tag in events.Tags()["scalars"] else []
+
+
+def binned(points: list[tuple[int, float]], width: int) -> list[tuple[int, float]]:
+    """Means of ``points`` over bins of ``width`` steps, keyed by each bin's end."""
+    bins: dict[int, list[float]] = {}
+    for step, value in points:
+        bins.setdefault((step // width + 1) * width, []).append(value)
+    return [(end, sum(v) / len(v)) for end, v in sorted(bins.items())]
