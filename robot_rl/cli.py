@@ -23,6 +23,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "keys": ("keys", "keys", "make CURVE key pairs that encrypt and authenticate actor/learner traffic"),
     "train-bc": ("train_bc", "train_bc", "behaviour cloning from HDF5 demos: a base policy for residual RL"),
     "view": ("view", "view", "watch the scripted expert on a task: a window, or an MP4 when headless"),
+    "record-demos": (
+        "record_demos",
+        "record_demos",
+        "teleoperate (keyboard, gamepad, SpaceMouse, ROS Joy) and record demonstrations to HDF5",
+    ),
     "collect-demos": (
         "collect_demos",
         "collect_demos",
