@@ -1,16 +1,18 @@
-"""The real launch file: learner_node + actor_node (rclpy processes) over ZeroMQ via robot-rl launch."""
+"""The real launch files: learner_node + actor_node (rclpy processes) over ZeroMQ via robot-rl launch, in
+simulation and on the real-robot path with fake hardware."""
 
 from __future__ import annotations
 
 import json
-import os
-import random
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from tests.processes import ros_environ
 
 pytest.importorskip("rclpy")
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,22 +30,49 @@ def free_port() -> int:
     ["sim_train.launch.yaml", "sim_train_two_actors.launch.yaml", "sim_robot_train.launch.yaml"],
 )
 def test_sim_train_launch_trains_and_shuts_down_cleanly(tmp_path, launch_file: str) -> None:
-    env = dict(os.environ)
-    env.update(
-        ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-        ROS_DOMAIN_ID=str(random.randint(1, 100)),
-        AMENT_PREFIX_PATH=str(Path(sys.prefix)),
-        MUJOCO_GL="egl",
-        ROS_LOG_DIR=str(tmp_path / "ros_log"),
-    )
     overrides = (
         "train.total_env_steps=500 train.learning_starts=100 train.eval_every=0 train.eval_episodes=2 "
         f"train.video_episodes=0 train.num_demos=2 agent.num_critics=2 run_dir={tmp_path / 'run'}"
     )
+    returncode, output = launch(tmp_path, launch_file, f"overrides:={overrides}")
+    assert returncode == 0, output[-3000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["env_steps"] == 500
+    assert "policy weights v" in output  # the actor received the learner's weights
+    assert "required node learner_node-1 exited" in output and "actor_node-1] process has finished" in output
+    actors = 2 if "two_actors" in launch_file else 1
+    assert output.count(") connected") >= actors
+
+
+@pytest.mark.ros
+def test_real_train_launch_runs_fake_arm_driver_camera_actor_and_learner(tmp_path) -> None:
+    """The real-robot path end to end, no robot: fake_arm_node plays ros2_control, arm_driver_node drives
+    it, camera_node replays a clip, the actor steps RosRobotEnv at 10 Hz and the learner trains."""
+    run = tmp_path / "run"
+    overrides = (
+        "train.total_env_steps=60 train.learning_starts=20 train.batch_size=16 agent.num_critics=2 "
+        f"agent.hidden_dims=[32,32] task.max_episode_steps=20 run_dir={run}"
+    )
+    returncode, output = launch(tmp_path, "real_train.launch.yaml", f"overrides:={overrides}")
+    assert returncode == 0, output[-3000:]
+    assert "Traceback" not in output and "ERROR" not in output, output[-3000:]
+    state = json.loads((run / "checkpoints" / "final" / "state.json").read_text())
+    assert state["env_steps"] == 60 and state["episodes"] == 3  # three complete 20-step episodes
+    with np.load(run / "checkpoints" / "final" / "replay_online.npz") as replay:
+        frames = replay["frames/images.front"]
+        poses = replay["frames/state.tcp_pose"][replay["valid"]]
+    assert frames.shape[1:] == (64, 64, 3) and frames.std() > 5  # the clip's pixels reached the learner
+    assert np.ptp(poses[:, :3], axis=0).max() > 0.01  # the arm moved
+    assert ") connected" in output and "watchdog: no command" not in output
+    assert "marked gone" not in output  # the actor's link stays alive while the arm resets (3 s)
+
+
+def launch(tmp_path: Path, launch_file: str, *arguments: str) -> tuple[int, str]:
+    """Run a launch file to its end (240 s at most); its exit code and output."""
     launcher = subprocess.Popen(
-        [Path(sys.executable).parent / "robot-rl", "launch", str(ROOT / "launch" / launch_file),
-         f"overrides:={overrides}", f"endpoint:=tcp://127.0.0.1:{free_port()}"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [Path(sys.executable).parent / "robot-rl", "launch", str(ROOT / "launch" / launch_file), *arguments,
+         f"endpoint:=tcp://127.0.0.1:{free_port()}"],
+        env=ros_environ(tmp_path / "ros_log"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         output, _ = launcher.communicate(timeout=240)
@@ -51,10 +80,4 @@ def test_sim_train_launch_trains_and_shuts_down_cleanly(tmp_path, launch_file: s
         if launcher.poll() is None:
             launcher.kill()
             launcher.wait(timeout=10)
-    assert launcher.returncode == 0, output[-3000:]
-    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert summary["env_steps"] == 500
-    assert "policy weights v" in output  # the actor received the learner's weights
-    assert "required node learner_node-1 exited" in output and "actor_node-1] process has finished" in output
-    actors = 2 if "two_actors" in launch_file else 1
-    assert output.count(") connected") >= actors
+    return launcher.returncode, output

@@ -83,6 +83,7 @@ class RobotNode:
         node.create_service(Trigger, topics.ESTOP, self._on_estop)
         node.create_service(Trigger, topics.ESTOP_RELEASE, self._on_estop_release)
         self.watchdog = Watchdog(2 * self.period_s)
+        self.watchdog_tripped = False  # warned, not yet fed again
 
         self.twist = np.zeros(6)
         self.opening = 1.0
@@ -144,15 +145,18 @@ class RobotNode:
     def _reset(self, seed: int, publish: bool) -> Time | None:
         """New episode; returns the stamp of the published start state."""
         obs, info = self.env.reset(seed=seed if seed >= 0 else None)
+        self.watchdog.at_rest()  # no command is due before the episode's first step
         self.twist, self.opening = np.zeros(6), 1.0
         self.new_twist = self.new_gripper = False
         return self._publish(obs, 0.0, info) if publish else None
 
     def _tick(self) -> None:
         expired, changed = self.watchdog.check(time.monotonic())
-        if changed and expired and self.watchdog.last_feed is not None:
+        if self.watchdog.tripped(expired, changed):
+            self.watchdog_tripped = True
             self.node.get_logger().warning("watchdog: no command for two control periods, holding the arm")
-        elif changed and not expired:
+        elif changed and not expired and self.watchdog_tripped:
+            self.watchdog_tripped = False
             self.node.get_logger().info("watchdog: commands again")
         if expired:
             self.twist = np.zeros(6)
