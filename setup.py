@@ -51,6 +51,7 @@ setup(
             "arm_driver_node = robot_rl.nodes.arm_driver_node:main",
             "fake_arm_node = robot_rl.nodes.fake_arm_node:main",
             "camera_node = robot_rl.nodes.camera_node:main",
+            "recorder_node = robot_rl.nodes.recorder_node:main",
             "teleop_node = robot_rl.nodes.teleop_node:main",
         ],
     },

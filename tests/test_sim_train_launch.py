@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from robot_rl.data.episodes import read_episodes
 from tests.processes import ros_environ
 
 pytest.importorskip("rclpy")
@@ -65,6 +66,25 @@ def test_real_train_launch_runs_fake_arm_driver_camera_actor_and_learner(tmp_pat
     assert np.ptp(poses[:, :3], axis=0).max() > 0.01  # the arm moved
     assert ") connected" in output and "watchdog: no command" not in output
     assert "marked gone" not in output  # the actor's link stays alive while the arm resets (3 s)
+
+
+@pytest.mark.ros
+def test_record_demos_real_launch_records_teleoperated_episodes_over_ros(tmp_path) -> None:
+    """teleop_node (a scripted operator) -> its topics -> recorder_node over RosRobotEnv -> the arm driver
+    -> fake arm; the operator's success marks end the episodes, which land on disk with camera frames."""
+    out = tmp_path / "teleop.hdf5"
+    returncode, output = launch(tmp_path, "record_demos_real.launch.yaml", "device:=scripted",
+                                "device_overrides:=loop=true", "n:=2", f"out:={out}")  # fmt: skip
+    assert returncode == 0, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    episodes = list(read_episodes(out))
+    assert len(episodes) == 2
+    for episode in episodes:
+        assert episode.attrs["mark"] == "success" and episode.attrs["device"] == "teleop_topic"
+        assert len(episode) > 3 and episode.is_intervention.all() and episode.rewards[-1] == 1.0
+        assert episode.obs["images.front"].shape[1:] == (64, 64, 3)
+    # the scripted operator's "go down" segment moved the arm down
+    assert any(np.ptp(e.obs["state.tcp_pose"][:, 2]) > 0.005 for e in episodes)
 
 
 def launch(tmp_path: Path, launch_file: str, *arguments: str) -> tuple[int, str]:

@@ -44,6 +44,10 @@ class TeleopDevice(ABC):
     @abstractmethod
     def read(self) -> TeleopState: ...
 
+    def forget_events(self) -> None:  # noqa: B027  (only devices that queue marks need it)
+        """Drop marks not yet read (a recorder calls it when an episode starts: a mark made while the
+        arm was resetting belongs to no episode)."""
+
     def close(self) -> None:  # noqa: B027  (optional for devices without resources)
         pass
 

@@ -88,6 +88,10 @@ class TeleopTopic(TeleopDevice):
             with self._lock:
                 self._events.add(msg.data)
 
+    def forget_events(self) -> None:
+        with self._lock:
+            self._events.clear()
+
     def read(self) -> TeleopState:
         with self._lock:
             action, intervening = self._action.copy(), self._intervening

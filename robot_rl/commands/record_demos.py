@@ -95,6 +95,7 @@ class Recorder:
     def episode(self, seed: int) -> tuple[dict[str, list] | None, dict[str, Any]]:
         """One episode; ``(None, attrs)`` when the operator discarded it."""
         obs, info = self.env.reset(seed=seed)
+        self.device.forget_events()  # a mark made while the arm reset belongs to no episode
         episode: dict[str, list] = {"obs": [obs], "actions": [], "rewards": [], "terminated": [],
                                     "truncated": [], "is_intervention": []}  # fmt: skip
         mark, next_tick = "none", time.monotonic()

@@ -19,6 +19,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 from robot_rl.config import load_config
+from robot_rl.data.layout import DatasetError
 from robot_rl.errors import ConfigError, DeviceError
 
 
@@ -45,7 +46,7 @@ def run_node(name: str, body: Callable[[Node], int]) -> int:
         return body(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         return 0
-    except (ConfigError, DeviceError) as err:  # a user-fixable cause: one message, no traceback
+    except (ConfigError, DeviceError, DatasetError) as err:  # user-fixable: one message, no traceback
         node.get_logger().error(str(err))
         return 1
     except RCLError:
