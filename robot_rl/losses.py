@@ -43,9 +43,13 @@ def actor_loss(q_values: torch.Tensor, log_prob: torch.Tensor, alpha: float) -> 
     return (alpha * log_prob - q_values.mean(dim=0)).mean()
 
 
-def bc_loss(policy_action: torch.Tensor, demo_action: torch.Tensor) -> torch.Tensor:
-    """Mean squared error between the policy's mean action and the demonstrated one, summed over dims."""
-    return ((policy_action - demo_action) ** 2).sum(dim=-1).mean()
+def bc_loss(
+    policy_action: torch.Tensor, demo_action: torch.Tensor, keep: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mean squared error between the policy's mean action and the demonstrated one, summed over dims;
+    with ``keep`` (a Q filter) only the kept samples count, averaged over all of them (Nair et al. 2018)."""
+    error = ((policy_action - demo_action) ** 2).sum(dim=-1)
+    return (error * keep).mean() if keep is not None else error.mean()
 
 
 def temperature_loss(log_alpha: torch.Tensor, log_prob: torch.Tensor, target_entropy: float) -> torch.Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from robot_rl import losses
@@ -76,3 +77,11 @@ def test_gripper_commands_map_to_open_stay_close_indices() -> None:
     from robot_rl.agents.gripper_critic import command_to_index
 
     assert command_to_index(torch.tensor([-1.0, -0.9, 0.0, 0.2, 0.7, 1.0])).tolist() == [0, 0, 1, 1, 2, 2]
+
+
+def test_q_filtered_bc_counts_only_the_kept_samples_over_the_whole_batch() -> None:
+    policy = torch.tensor([[0.0, 0.0], [1.0, 1.0], [0.5, 0.0]])
+    demo = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.0]])
+    keep = torch.tensor([True, False, True])
+    assert losses.bc_loss(policy, demo).item() == pytest.approx(2.0 / 3)
+    assert losses.bc_loss(policy, demo, keep).item() == pytest.approx(1.0 / 3)  # sample 1 filtered out

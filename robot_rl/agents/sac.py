@@ -50,6 +50,7 @@ class SACConfig:
     augment_pad: int = 4  # DrQ random-shift padding [px]; 0 disables augmentation
     symlog_inputs: bool = False  # squash the state sign(x) log(1+|x|) (states mixing metres and newtons)
     bc_weight: float = 0.0  # weight of a behaviour-cloning term on demo samples in the actor loss (0: off)
+    bc_q_filter: bool = False  # the BC term only where Q(s, demo action) > Q(s, policy action) (Nair 2018)
     pretrained_encoder: str | None = None  # local safetensors file with ImageEncoder weights (no download)
     freeze_encoder: bool = False  # keep the (pretrained) image encoder fixed
     gripper_critic: bool = False  # HIL-SERL: the last action dim is a DQN's {open, stay, close} choice
@@ -270,12 +271,20 @@ class SACAgent(PolicyWeights):
         q = self.critic.forward_features(features, action)
         self.critic.requires_grad_(True)
         loss = losses.actor_loss(q, log_prob, self.alpha)
-        bc = torch.zeros(())
+        bc, bc_kept = torch.zeros(()), 1.0
         if self.cfg.bc_weight > 0 and bool(batch.from_demos.any()):
             # Optional demo regulariser (SAC+BC in the manner of Nair et al. 2018): the policy mean on
             # demo states is pulled towards the demonstrated action.
-            mean_action, _ = self.actor(features[batch.from_demos], deterministic=True)
-            bc = losses.bc_loss(mean_action, batch.actions[batch.from_demos][:, : self.continuous_dim])
+            demo_features = features[batch.from_demos]
+            demo_action = batch.actions[batch.from_demos][:, : self.continuous_dim]
+            mean_action, _ = self.actor(demo_features, deterministic=True)
+            keep = None
+            if self.cfg.bc_q_filter:  # imitate only where the critic rates the demo above the policy
+                with torch.no_grad():
+                    q_demo = self.critic.forward_features(demo_features, demo_action).mean(dim=0)
+                    keep = q_demo > q[:, batch.from_demos].mean(dim=0)
+                bc_kept = keep.float().mean().item()
+            bc = losses.bc_loss(mean_action, demo_action, keep)
             loss = loss + self.cfg.bc_weight * bc
         self.actor_opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -293,6 +302,7 @@ class SACAgent(PolicyWeights):
             "train/temperature_loss": temp_loss.item(),
             "train/actor_grad_norm": grad_norm,
             "train/bc_loss": bc.item(),
+            "train/bc_kept": bc_kept,  # share of demo samples the Q filter let through
         }
 
     def _clip(self, module: nn.Module) -> float:

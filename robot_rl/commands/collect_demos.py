@@ -30,11 +30,11 @@ from tqdm import tqdm
 
 from robot_rl.config import ConfigError, TaskConfig, task_config
 from robot_rl.data.episodes import DatasetError, EpisodeWriter
+from robot_rl.data.writer import writer_mode
 from robot_rl.envs.make import make_env
 
 log = logging.getLogger(__name__)
 
-IF_EXISTS = ("error", "append", "overwrite")
 Expert = Callable[[dict[str, Any]], np.ndarray]  # observation -> action in the env's action space
 
 
@@ -44,13 +44,7 @@ def run(cfg: DictConfig) -> int:
         raise ConfigError(f"task {task.name!r} has no scripted expert to record (task.expert is null)")
     n, max_attempts = _counts(cfg)
     out = Path(str(cfg.out))
-    if cfg.if_exists not in IF_EXISTS:
-        raise ConfigError(f"if_exists={cfg.if_exists!r} is not one of {list(IF_EXISTS)}")
-    if out.exists() and cfg.if_exists == "error":
-        raise ConfigError(
-            f"out={out} exists; pass if_exists=append to add episodes to it (with a new seed=), "
-            "if_exists=overwrite to replace it, or another out="
-        )
+    mode = writer_mode(out, cfg.if_exists)
     try:
         written, attempts, successes = collect_expert_demos(
             task,
@@ -59,7 +53,7 @@ def run(cfg: DictConfig) -> int:
             seed=int(cfg.seed),
             only_success=bool(cfg.only_success),
             max_attempts=max_attempts,
-            mode="w" if cfg.if_exists == "overwrite" else "a",
+            mode=mode,
         )
     except DatasetError as err:
         raise ConfigError(str(err)) from None

@@ -24,8 +24,7 @@ from omegaconf import DictConfig
 from robot_rl.config import ConfigError
 from robot_rl.data.rosbag import import_bag
 from robot_rl.data.rosbag_recorded import RecordingOptions
-
-IF_EXISTS = ("error", "append", "overwrite")
+from robot_rl.data.writer import writer_mode
 
 
 def run(cfg: DictConfig) -> int:
@@ -33,13 +32,7 @@ def run(cfg: DictConfig) -> int:
         raise ConfigError("pass bag=<rosbag2 folder or .mcap file>, the bag to import")
     bag = Path(str(cfg.bag))
     out = Path(str(cfg.out)) if cfg.out is not None else bag.with_name(f"{bag.stem}.hdf5")
-    if cfg.if_exists not in IF_EXISTS:
-        raise ConfigError(f"if_exists={cfg.if_exists!r} is not one of {list(IF_EXISTS)}")
-    if out.exists() and cfg.if_exists == "error":
-        raise ConfigError(
-            f"out={out} exists; pass if_exists=append to add the bag's episodes, "
-            "if_exists=overwrite to replace it, or another out="
-        )
+    mode = writer_mode(out, cfg.if_exists)
     try:
         recording = RecordingOptions(
             control_hz=float(cfg.control_hz),
@@ -52,7 +45,6 @@ def run(cfg: DictConfig) -> int:
         )
     except ValueError as err:
         raise ConfigError(str(err)) from None
-    mode = "w" if cfg.if_exists == "overwrite" else "a"
     names = import_bag(bag, out, str(cfg.namespace), mode=mode, recording=recording)
     print(f"wrote {len(names)} episodes ({names[0]} ... {names[-1]}) to {out}")
     return 0

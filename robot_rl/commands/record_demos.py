@@ -28,9 +28,9 @@ import numpy as np
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from robot_rl.commands.collect_demos import IF_EXISTS, _env_meta
+from robot_rl.commands.collect_demos import _env_meta
 from robot_rl.config import ConfigError, TaskConfig, task_config
-from robot_rl.data.writer import EpisodeWriter
+from robot_rl.data.writer import EpisodeWriter, writer_mode
 from robot_rl.envs.make import make_env
 from robot_rl.safety.config import safety_config
 
@@ -43,12 +43,9 @@ def run(cfg: DictConfig) -> int:
 
     task = task_config(cfg.task)
     out = Path(str(cfg.out))
-    if cfg.if_exists not in IF_EXISTS:
-        raise ConfigError(f"if_exists={cfg.if_exists!r} is not one of {list(IF_EXISTS)}")
     if cfg.keep not in KEEP:
         raise ConfigError(f"keep={cfg.keep!r} is not one of {list(KEEP)}")
-    if out.exists() and cfg.if_exists == "error":
-        raise ConfigError(f"out={out} exists; pass if_exists=append or overwrite, or another out=")
+    mode = writer_mode(out, cfg.if_exists)
     n = int(cfg.n)
     if n < 1:
         raise ConfigError(f"n={n} must be >= 1 (episodes to keep)")
@@ -58,7 +55,6 @@ def run(cfg: DictConfig) -> int:
     recorder = Recorder(env, device, task, realtime=bool(cfg.realtime))
     kept = attempts = 0
     try:
-        mode = "w" if cfg.if_exists == "overwrite" else "a"
         with EpisodeWriter(out, _env_meta(task, env), mode=mode) as writer:
             bar = tqdm(total=n, desc=f"record-demos {task.name}", unit="episode")
             while kept < n and attempts < int(cfg.max_episodes):

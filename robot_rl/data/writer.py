@@ -22,6 +22,21 @@ from robot_rl.data.layout import (
     DatasetError,
     flatten_obs,
 )
+from robot_rl.errors import ConfigError
+
+IF_EXISTS = ("error", "append", "overwrite")  # a command's ``if_exists`` choices for its output file
+
+
+def writer_mode(out: Path, if_exists: str) -> str:
+    """The ``EpisodeWriter`` mode for a command writing ``out``, checked against its ``if_exists``."""
+    if if_exists not in IF_EXISTS:
+        raise ConfigError(f"if_exists={if_exists!r} is not one of {list(IF_EXISTS)}")
+    if out.exists() and if_exists == "error":
+        raise ConfigError(
+            f"out={out} exists; pass if_exists=append to add episodes to it, "
+            "if_exists=overwrite to replace it, or another out="
+        )
+    return "w" if if_exists == "overwrite" else "a"
 
 
 class EpisodeWriter:
