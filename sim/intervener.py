@@ -1,13 +1,14 @@
 """A simulated intervener for experiments and CI: a deliberately suboptimal scripted expert that takes
 over from the policy the way RLIF's protocol has a human do it.
 
-Each step it compares the policy's proposed action with its own (the task's scripted expert, on the
-dimensions the policy controls). The scripted expert has no value function, so the action gap stands in
-for RLIF's value gap; and as a human judges where the arm is heading rather than each jittery command,
-the gap is averaged over the last few steps (an exponential moving average of the difference vector,
-``smoothing``), so a stochastic policy's zero-mean exploration noise cancels while a systematic error
-does not. When the averaged gap exceeds ``threshold`` (Euclidean, normalised action units) it takes over
-for ``hold_steps`` steps, then hands back and starts judging afresh.
+Each step it judges the policy's proposed action against its own (the task's scripted expert) the way a
+person watching the arm would: by where it is heading, not by how fast. The disagreement of one step is
+``1 - cos`` of the angle between the two translation commands (0 same way, 1 sideways, 2 backwards; not
+counted while its own command is nearly still) plus 1 when the gripper commands differ in sign. The
+scripted expert has no value function, so this stands in for RLIF's value gap. It is averaged over the
+last few steps (an exponential moving average, weight ``smoothing`` on the newest), so a stochastic
+policy's jitter does not trip it while a persistent error does; when the average exceeds ``threshold``
+it takes over for ``hold_steps`` steps, then hands back and starts judging afresh.
 
 Its suboptimality is a human's misjudgement of where things are: each episode it sees every object
 position off by an offset drawn from N(0, ``aim_error``) in x and y, and acts on that. At 1.8 cm the
@@ -31,8 +32,8 @@ from sim.experts import ScriptedExpert
 
 @dataclass
 class IntervenerConfig:
-    threshold: float = 0.8  # averaged action gap (normalised units) at which it takes over
-    smoothing: float = 0.3  # weight of the newest step in the averaged gap (1: no averaging)
+    threshold: float = 0.8  # averaged disagreement (0 agree ... 3) at which it takes over
+    smoothing: float = 0.3  # weight of the newest step in the average (1: no averaging)
     hold_steps: int = 5  # steps it keeps control once it took over
     aim_error: float = 0.018  # std of its per-episode misjudgement of object positions [m] (x and y)
     seed: int = 0
@@ -50,12 +51,12 @@ class SimulatedIntervener:
         self.dims = list(range(7)) if dims is None else list(dims)
         self.rng = np.random.default_rng(cfg.seed)
         self.left = 0  # steps of the current take-over still to go
-        self.gap = np.zeros(len(self.dims))  # averaged (proposed - own) on the compared dims
+        self.disagreement = 0.0  # averaged over the last steps
         self.offset = np.zeros(2)  # this episode's misjudgement of object positions (x, y)
 
     def reset(self) -> None:
         self.left = 0
-        self.gap[:] = 0.0
+        self.disagreement = 0.0
         self.offset = self.rng.normal(0.0, self.cfg.aim_error, 2)
 
     def act(self, obs: dict[str, Any]) -> np.ndarray:
@@ -68,16 +69,22 @@ class SimulatedIntervener:
         return np.asarray(self.expert.act(seen), dtype=np.float32)
 
     def wants_control(self, obs: dict[str, Any], proposed: np.ndarray) -> bool:
-        """Update the averaged gap with this step's proposal; True when it is over the threshold."""
-        own = self.act(obs)[self.dims]
-        difference = np.asarray(proposed, dtype=np.float64)[self.dims] - own
-        self.gap += self.cfg.smoothing * (difference - self.gap)
-        return float(np.linalg.norm(self.gap)) > self.cfg.threshold
+        """Update the averaged disagreement with this step's proposal; True when it is over the threshold."""
+        own, proposed = self.act(obs), np.asarray(proposed, dtype=np.float64)
+        now = 0.0
+        moves = [d for d in self.dims if d < 3]
+        if moves and np.linalg.norm(own[moves]) > 0.1:
+            norms = np.linalg.norm(own[moves]) * max(np.linalg.norm(proposed[moves]), 1e-6)
+            now += 1.0 - float(np.dot(own[moves], proposed[moves])) / norms
+        if 6 in self.dims and np.sign(own[6]) != np.sign(proposed[6]):
+            now += 1.0
+        self.disagreement += self.cfg.smoothing * (now - self.disagreement)
+        return self.disagreement > self.cfg.threshold
 
     def command(self, obs: dict[str, Any], proposed: np.ndarray) -> np.ndarray | None:
         if self.left == 0 and self.wants_control(obs, proposed):
             self.left = self.cfg.hold_steps
-            self.gap[:] = 0.0  # after handing back, the policy is judged afresh
+            self.disagreement = 0.0  # after handing back, the policy is judged afresh
         if self.left == 0:
             return None
         self.left -= 1

@@ -158,12 +158,12 @@ def test_simulated_intervener_takes_over_for_its_hold_steps_when_the_policy_disa
     # A zero-mean exploration jitter around the expert's action is no reason to take over once the gap
     # is averaged (the default smoothing); judged step by step, the same jitter would trip it.
     rng = np.random.default_rng(0)
-    jitter = [agree + rng.normal(0, 0.4, 7).astype(np.float32) for _ in range(50)]
+    jitter = [agree + np.r_[rng.normal(0, 1.0, 3), np.zeros(4)].astype(np.float32) for _ in range(50)]
     for smoothing, takeovers in ((0.3, 0), (1.0, 1)):
         settings = IntervenerConfig(threshold=0.8, smoothing=smoothing, hold_steps=1, aim_error=0.0)
         judge = SimulatedIntervener(expert, settings, task.action_dims)
         taken = sum(judge.command(obs, proposal) is not None for proposal in jitter)
-        assert (taken > 5) if takeovers else (taken == 0)
+        assert (taken >= 3) if takeovers else (taken == 0)
 
 
 def test_simulated_intervener_misjudges_object_positions_once_per_episode() -> None:
