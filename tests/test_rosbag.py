@@ -126,7 +126,8 @@ def write_recording(path: Path) -> dict[str, Any]:
 
         def put(rel: str, msg: Any, log_ns: int) -> None:
             if rel not in conns:
-                conns[rel] = writer.add_connection(f"/robot/{rel}", msg.__msgtype__, typestore=msgs.TYPESTORE)
+                topic = rel if rel.startswith("/") else f"/robot/{rel}"  # absolute: outside the namespace
+                conns[rel] = writer.add_connection(topic, msg.__msgtype__, typestore=msgs.TYPESTORE)
             writer.write(conns[rel], log_ns, msgs.serialize(msg))
 
         for segment, (start, ticks) in enumerate([(t0, 10), (t0 + 3000 * ms, 5)]):
@@ -159,8 +160,9 @@ def write_recording(path: Path) -> dict[str, Any]:
                     put("cmd/gripper", msgs.parts_msg({"opening": (1 - action[6]) / 2}), sent)
                 actions.append(action)
             expected["actions"].append(np.array(actions))
-        put("teleop/intervening", msgs.bool_msg(True), t0 + 220 * ms)  # during step 2
-        put("teleop/intervening", msgs.bool_msg(False), t0 + 520 * ms)  # handed back during step 5
+        # teleop_node runs at the root in the launch files
+        put("/teleop/intervening", msgs.bool_msg(True), t0 + 220 * ms)  # during step 2
+        put("/teleop/intervening", msgs.bool_msg(False), t0 + 520 * ms)  # handed back during step 5
     return expected
 
 

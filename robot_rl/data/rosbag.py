@@ -141,10 +141,13 @@ def _namespace(namespace: str) -> str:
 
 
 def _known_topics(found: dict[str, str], ns: str) -> dict[str, str]:
-    """The topics under ``ns`` that this module reads, each with the message type it must have."""
+    """The topics under ``ns`` that this module reads, each with the message type it must have (and the
+    operator's take-over state at the root, where the launch files start teleop_node)."""
     known = {}
     for topic in found:
-        rel = topic[len(ns) :] if topic.startswith(ns) else None
+        rel = (
+            topic[len(ns) :] if topic.startswith(ns) else topic[1:] if topic == f"/{m.INTERVENING}" else None
+        )
         if rel in TOPIC_TYPES:
             known[topic] = TOPIC_TYPES[rel]
         elif rel is not None and CAMERA.fullmatch(rel):

@@ -17,7 +17,8 @@ Topics relative to the namespace (``drivers/topics.py``):
   the window means the arm held still (zero twist). ``cmd/gripper`` ``[opening]`` gives the gripper
   action ``1 - 2 * opening``, held from the latest command; before the first one, from the measured
   ``gripper_pos`` (else -1, open).
-- ``teleop/intervening`` (``std_msgs/Bool``, optional) gives ``is_intervention``: held value at tick t, or
+- ``teleop/intervening`` (``std_msgs/Bool``, optional; under the namespace or at the root, where the
+  launch files start teleop_node) gives ``is_intervention``: held value at tick t, or
   any ``true`` during the step.
 
 Limits: header stamps (log time where a message has none or a zero stamp) of different machines are
@@ -95,7 +96,9 @@ def recorded_episodes(
             f"of an exported bag); it holds: {bag.found()}. Record the robot's topics, or pass the "
             "namespace they are under (namespace=...)"
         )
-    streams = {t[len(ns) :]: _Stream(msgs) for t, msgs in bag.messages.items()}
+    streams = {t[len(ns) :]: _Stream(msgs) for t, msgs in bag.messages.items() if t.startswith(ns)}
+    if m.INTERVENING not in streams and f"/{m.INTERVENING}" in bag.messages:  # teleop_node at the root
+        streams[m.INTERVENING] = _Stream(bag.messages[f"/{m.INTERVENING}"])
     period = round(1e9 / opts.control_hz)
     episodes = []
     for ticks in _segments(streams[robot.TCP_POSE].stamps, period, opts.split_gap_s):
