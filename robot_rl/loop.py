@@ -25,6 +25,7 @@ from robot_rl.agents import Agent, AgentConfig, make_agent
 from robot_rl.buffers import MixedBuffer, ReplayBuffer
 from robot_rl.checkpoint import load_checkpoint, save_checkpoint
 from robot_rl.data.layout import flatten_obs as flat_obs
+from robot_rl.envs.classifier_reward import ClassifierStats
 from robot_rl.envs.intervention import InterventionTally
 from robot_rl.envs.wrappers import RestrictDoF
 from robot_rl.errors import ConfigError
@@ -63,6 +64,10 @@ class TrainConfig:
     # Conservative exploration (robot_rl/safety/conservative.py): per episode the baseline policy (the
     # task's expert) or the learner acts, keeping the expected return >= floor x the baseline's. 0: off.
     conservative_floor: float = 0.0
+    # A trained success classifier's folder (robot-rl train-classifier): its verdict is the training
+    # env's reward instead of the task's (robot_rl/envs/classifier_reward.py). None: the task's reward.
+    reward_classifier: str | None = None
+    classifier_ends_episode: bool = True  # the classifier's success ends the episode
 
 
 class Trainer:
@@ -81,9 +86,11 @@ class Trainer:
         baseline: Callable[[dict[str, Any]], np.ndarray] | None = None,
         intervention_mode: str | None = None,
         operator: Any = None,
+        reward_classifier: Any = None,
     ) -> None:
         """:param intervention_mode: ``hil_serl`` or ``rlif`` (robot_rl/envs/intervention.py) with the
-        ``operator`` that intervenes in the training env; the evaluation env has none."""
+        ``operator`` that intervenes in the training env; ``reward_classifier`` gives its reward
+        (robot_rl/envs/classifier_reward.py). The evaluation env has neither: it measures the task."""
         torch.set_num_threads(cfg.torch_threads)
         self.baseline = baseline
         self.mixer = None
@@ -99,10 +106,14 @@ class Trainer:
         self.safety_events: Counter[str] = Counter()
         self.intervention_mode = intervention_mode
         self.interventions = InterventionTally()
+        training_only: dict[str, Any] = {}  # a factory without these options still works without them
         if operator is not None:
-            self.env = make_env(operator=operator, intervention_mode=intervention_mode)
-        else:
-            self.env = make_env()
+            training_only.update(operator=operator, intervention_mode=intervention_mode)
+        if reward_classifier is not None:
+            training_only["reward_classifier"] = reward_classifier
+            training_only["classifier_ends_episode"] = cfg.classifier_ends_episode
+        self.env = make_env(**training_only)
+        self.classifier_stats = ClassifierStats()
         self.eval_env = make_env() if cfg.eval_episodes > 0 else None
         self.recent_successes: deque[bool] = deque(maxlen=ROLLOUT_WINDOW)  # of training episodes
         self.spec = ObsSpec.from_space(self.env.observation_space, state_keys)
@@ -200,6 +211,7 @@ class Trainer:
             executed = info["intervene_action"] if intervened else action
             self.store(flat, executed, float(reward), flat_obs(next_obs), terminated, truncated, intervened)
             self.interventions.add(intervened)
+            self.classifier_stats.add_step(info)
             self.count_safety(info.get("safety", []))
             self.env_steps += 1
             episode_return += float(reward)
@@ -221,6 +233,7 @@ class Trainer:
                     self.env_steps,
                 )
                 self.recent_successes.append(bool(info.get("success", False)))
+                self.classifier_stats.end_episode(info)
                 if self.mixer:
                     self.mixer.record(acting, episode_return)
                     self.logger.log({"rollout/learner_prob": self.mixer.learner_prob()}, self.env_steps)
@@ -349,6 +362,7 @@ class Trainer:
             "learning_curve": str(curve),
             "video": str(video) if video else None,
             "safety_events": dict(self.safety_events),  # per shield layer/trigger, over training
+            "reward_classifier": self.classifier_stats.summary() if self.classifier_stats.episodes else None,
             "config": {"train": asdict(self.cfg), "agent": asdict(self.agent.cfg)},
         }
         (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=1))

@@ -129,6 +129,15 @@ def make_operator(cfg: DictConfig, task: TaskConfig, seed: int) -> Any:
     raise ConfigError(f"intervention.operator={cfg.operator!r} is not one of ['intervener', 'device']")
 
 
+def load_reward_classifier(train: TrainConfig) -> Any:
+    """The trained success classifier of ``train.reward_classifier``, or None for the task's reward."""
+    if not train.reward_classifier:
+        return None
+    from robot_rl.rewards import RewardClassifier
+
+    return RewardClassifier.load(train.reward_classifier)
+
+
 def make_trainer(
     task: TaskConfig,
     agent_cfg: AgentConfig,
@@ -152,6 +161,7 @@ def make_trainer(
         kwargs["intervention_mode"] = intervention.mode
         if with_operator:  # a learner node stores what its actors' operators did; it has none itself
             kwargs["operator"] = make_operator(intervention, task, train.seed)
+    kwargs["reward_classifier"] = load_reward_classifier(train)
     if train.conservative_floor > 0 and task.expert:
         from sim.experts import make_expert
 

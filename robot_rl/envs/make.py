@@ -13,6 +13,7 @@ import gymnasium as gym
 
 import robot_rl  # noqa: F401  (registers the ids)
 from robot_rl.config import ConfigError, TaskConfig
+from robot_rl.envs.classifier_reward import ClassifierReward, SuccessClassifier
 from robot_rl.envs.intervention import Intervention, Operator
 from robot_rl.envs.wrappers import BaseActionObservation, GripperStay, RestrictDoF
 from robot_rl.safety.config import SafetyConfig
@@ -29,6 +30,8 @@ def make_env(
     base_action: Callable | None = None,
     operator: Operator | None = None,
     intervention_mode: str | None = None,
+    reward_classifier: SuccessClassifier | None = None,
+    classifier_ends_episode: bool = True,
     **overrides,
 ) -> gym.Env:
     """Build the task's env with its time limit; ``overrides`` replace constructor keywords.
@@ -38,6 +41,7 @@ def make_env(
     ``base_policy`` backup. ``base_action`` (residual RL: ``policy(flat_obs) -> action``) adds that
     policy's action to the observation. ``operator`` (a teleop device or simulated intervener) takes
     over from the policy while it holds control (``Intervention``, ``intervention_mode`` hil_serl/rlif).
+    ``reward_classifier`` replaces the task's reward with a learned success classifier's.
     """
     if task.env_id not in gym.registry:
         known = sorted(k for k in gym.registry if k.startswith("robot_rl/"))
@@ -50,6 +54,8 @@ def make_env(
         env = SafetyShield(env, safety, base_policy=base_policy, risk_monitor=risk_monitor(safety))
     if operator is not None:
         env = Intervention(env, operator, intervention_mode or "hil_serl")
+    if reward_classifier is not None:
+        env = ClassifierReward(env, reward_classifier, classifier_ends_episode)
     if task.action_dims is not None:
         env = RestrictDoF(env, list(task.action_dims))
     if gripper_stay:

@@ -16,7 +16,7 @@ import torch
 from rclpy.node import Node
 
 from robot_rl.agents import agent_config, make_agent
-from robot_rl.commands.train import agent_state_keys, load_base_policy, make_operator
+from robot_rl.commands.train import agent_state_keys, load_base_policy, load_reward_classifier, make_operator
 from robot_rl.config import task_config, to_dataclass
 from robot_rl.distributed.actor import Actor
 from robot_rl.envs.make import make_env
@@ -46,6 +46,8 @@ def body(node: Node) -> int:
         base_action=load_base_policy(agent_cfg, task),
         operator=make_operator(cfg.intervention, task, seed),
         intervention_mode=cfg.intervention.mode,
+        reward_classifier=load_reward_classifier(train),
+        classifier_ends_episode=train.classifier_ends_episode,
     )
     spec = ObsSpec.from_space(env.observation_space, agent_state_keys(task, agent_cfg))
     agent = make_agent(spec, int(np.prod(env.action_space.shape)), agent_cfg, seed=seed)
