@@ -108,10 +108,15 @@ def test_hil_serl_puts_intervened_transitions_into_the_demo_buffer_as_separate_c
     np.testing.assert_array_equal(again.offline.valid, offline.valid)
 
 
-def test_without_hil_serl_no_demo_buffer_is_made(tmp_path) -> None:
-    run = trainer(tmp_path, "rlif", StepsOperator({1, 2}, [0.5, 0.5]))
+def test_rlif_credits_the_take_over_to_the_policy_action_before_it(tmp_path) -> None:
+    run = trainer(tmp_path, "rlif", StepsOperator({0, 5, 6, 12}, [0.5, 0.5]))
     run.run()
-    assert run.offline is None and len(run.online) == 60
+    assert run.offline is None and len(run.online) == 60  # RLIF keeps no demo buffer of its own
+    slots = np.flatnonzero(run.online.valid)[:20]  # the first episode (20 steps, goal_radius 0.1 unmet)
+    penalised = [int(i) for i in np.flatnonzero(run.online.rewards[slots] == -1.0)]
+    # step 0's take-over has no policy step before it; 5 and 12 charge steps 4 and 11; 6 continues
+    assert penalised == [0, 4, 11]
+    assert run.online.rewards[slots].sum() == -3.0
 
 
 def test_learner_stores_actor_interventions_like_the_single_process_loop(tmp_path) -> None:

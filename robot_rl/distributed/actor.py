@@ -78,6 +78,7 @@ class Actor:
                     "obs": flat,
                     "action": np.asarray(executed, dtype=np.float32),
                     "is_intervention": intervened,
+                    "takeover": bool(info.get("takeover", False)),
                     "reward": float(reward),
                     "next_obs": flatten_obs(next_obs),
                     "terminated": bool(terminated),

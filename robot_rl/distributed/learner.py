@@ -58,7 +58,8 @@ class Learner:
             intervened = bool(item.get("is_intervention", False))
             self.trainer.store(item["obs"], item["action"], float(item["reward"]), item["next_obs"],
                                bool(item["terminated"]), bool(item["truncated"]), intervened,
-                               new_chain=item["first"] or session != self.last_session)  # fmt: skip
+                               new_chain=item["first"] or session != self.last_session,
+                               takeover=bool(item.get("takeover", False)))  # fmt: skip
             self.tallies.setdefault(session, InterventionTally()).add(intervened)
             self.last_session = session
             self.trainer.count_safety(item.get("safety", []))
