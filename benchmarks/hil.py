@@ -139,7 +139,7 @@ def plot(results: dict, path: Path) -> None:
     top.axhline(results["intervener_success_rate"], color="k", ls="--", label="intervener alone")
     top.axhline(0.8, color="k", ls=":", lw=0.8)
     top.set(ylabel="success rate (policy alone)", ylim=(-0.02, 1.02), title="PandaPickCube: HIL-SERL, RLIF")
-    top.legend(loc="lower right")
+    top.legend(loc="upper left", fontsize=8)
     bottom.set(xlabel="env steps", ylabel="share of steps intervened", ylim=(-0.02, 1.02))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
