@@ -17,7 +17,7 @@ from std_msgs.msg import Float64MultiArray
 
 import robot_rl  # noqa: F401
 from tests.conformance import check_env_conformance
-from tests.processes import BIN, RosProbe, ros_environ, running
+from tests.processes import BIN, RosProbe, running
 
 pytestmark = pytest.mark.ros
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,14 +26,6 @@ FR3 = dict(
     wrench=False, task_state=False, sim_node="", timeout_s=20.0,
 )  # fmt: skip
 BOX_LOW, BOX_HIGH = np.array([0.3, -0.25, 0.05]), np.array([0.7, 0.25, 0.5])  # configs/robot/fr3.yaml
-
-
-@pytest.fixture
-def ros_env(tmp_path, monkeypatch) -> dict[str, str]:
-    env = ros_environ(tmp_path / "ros_log")
-    for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "ROS_LOG_DIR"):
-        monkeypatch.setenv(key, env[key])
-    return env
 
 
 def driver() -> list[str]:

@@ -14,17 +14,9 @@ import robot_rl  # noqa: F401  (registers the ids)
 from robot_rl.safety.config import SafetyConfig
 from robot_rl.safety.shield import SafetyShield
 from tests.conformance import check_env_conformance
-from tests.processes import BIN, ros_environ, running
+from tests.processes import BIN, running
 
 pytestmark = pytest.mark.ros
-
-
-@pytest.fixture
-def ros_env(tmp_path, monkeypatch) -> dict[str, str]:
-    env = ros_environ(tmp_path / "ros_log")
-    for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "ROS_LOG_DIR"):
-        monkeypatch.setenv(key, env[key])  # this process's RosRobotEnv joins the same domain
-    return env
 
 
 def sim_robot(overrides: str, *, realtime: bool) -> list[str]:

@@ -18,19 +18,10 @@ from geometry_msgs.msg import PoseStamped, TwistStamped
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
-from tests.processes import BIN, RosProbe, ros_environ, running
+from tests.processes import BIN, RosProbe, running
 
 pytestmark = pytest.mark.ros
 HERE = Path(__file__).resolve().parent
-
-
-@pytest.fixture
-def ros_env(tmp_path, monkeypatch) -> dict[str, str]:
-    env = ros_environ(tmp_path / "ros_log")
-    for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "ROS_LOG_DIR"):
-        monkeypatch.setenv(key, env[key])
-    env["PYTHONPATH"] = str(HERE.parent)
-    return env
 
 
 def start_robot(hz: int) -> list[str]:

@@ -16,17 +16,9 @@ pytest.importorskip("rclpy")
 from sensor_msgs.msg import Joy
 
 from drivers.teleop import DeviceNotFound, TeleopState, load_device
-from tests.processes import BIN, RosProbe, ros_environ, running
+from tests.processes import BIN, RosProbe, running
 
 pytestmark = pytest.mark.ros
-
-
-@pytest.fixture
-def ros_env(tmp_path, monkeypatch) -> dict[str, str]:
-    env = ros_environ(tmp_path / "ros_log")
-    for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "ROS_LOG_DIR"):
-        monkeypatch.setenv(key, env[key])  # this process's devices join the same domain
-    return env
 
 
 def read_until(device, predicate, timeout_s: float = 10.0) -> list[TeleopState]:
