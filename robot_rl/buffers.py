@@ -92,7 +92,6 @@ class ReplayBuffer:
         self.filled = 0  # slots ever written (checkpoints save only these)
         self.need_obs = True  # the next add() starts an episode and must store its first obs
         self.num_added = 0
-        self.last_slot = 0
 
     def __len__(self) -> int:
         return int(self.valid.sum())
@@ -126,15 +125,6 @@ class ReplayBuffer:
         self.valid[slot] = True
         self.need_obs = bool(terminated or truncated)
         self.num_added += 1
-        self.last_slot = slot
-
-    def add_to_last_reward(self, amount: float) -> bool:
-        """Add ``amount`` to the reward of the transition stored last, if the episode it belongs to still
-        goes on (RLIF's credit for a take-over); False when there is none to change."""
-        if self.num_added == 0 or self.need_obs:
-            return False
-        self.rewards[self.last_slot] += amount
-        return True
 
     def end_episode(self) -> None:
         """Mark an episode cut short from outside (e.g. the actor restarted); the next add() starts anew."""

@@ -209,8 +209,9 @@ class Trainer:
             next_obs, reward, terminated, truncated, info = self.env.step(action)
             intervened = bool(info.get("is_intervention", False))
             executed = info["intervene_action"] if intervened else action
+            refused = action if info.get("takeover", False) else None
             self.store(flat, executed, float(reward), flat_obs(next_obs), terminated, truncated, intervened,
-                       takeover=bool(info.get("takeover", False)))  # fmt: skip
+                       refused_action=refused)  # fmt: skip
             self.interventions.add(intervened)
             self.classifier_stats.add_step(info)
             self.count_safety(info.get("safety", []))
@@ -256,17 +257,21 @@ class Trainer:
         truncated: bool,
         is_intervention: bool = False,
         new_chain: bool = False,
-        takeover: bool = False,
+        refused_action: np.ndarray | None = None,
     ) -> None:
         """Store one transition with the executed action. HIL-SERL also puts an operator's transitions
-        into the demo buffer, each contiguous stretch of them as its own chain. RLIF's -1 for a
-        ``takeover`` goes to the transition before it (the policy's action the operator reacted to),
-        unless the take-over began the chain. ``new_chain``: it does not continue the previous
-        transition (another actor's, or after a restart)."""
+        into the demo buffer, each contiguous stretch of them as its own chain. ``new_chain``: it does
+        not continue the previous transition (another actor's, or after a restart).
+
+        RLIF: on a take-over step ``refused_action`` is the policy's proposal the operator refused. For
+        the policy that action ended in the take-over, so it is stored as a terminal transition of its
+        own with the take-over's reward (-1), and the operator's executed step gets 0."""
+        if self.intervention_mode == "rlif" and refused_action is not None:
+            self.online.end_episode()
+            self.online.add(obs, refused_action, reward, obs, terminated=True, truncated=False)
+            reward, new_chain = 0.0, True
         if new_chain:
             self.online.end_episode()
-        if self.intervention_mode == "rlif" and takeover and self.online.add_to_last_reward(reward):
-            reward = 0.0
         self.online.add(obs, action, reward, next_obs, terminated, truncated)
         if self.intervention_mode == "hil_serl" and self.offline is not None:
             if self.offline_segment and (new_chain or not is_intervention):

@@ -108,15 +108,22 @@ def test_hil_serl_puts_intervened_transitions_into_the_demo_buffer_as_separate_c
     np.testing.assert_array_equal(again.offline.valid, offline.valid)
 
 
-def test_rlif_credits_the_take_over_to_the_policy_action_before_it(tmp_path) -> None:
+def test_rlif_stores_each_refused_proposal_as_a_terminal_minus_one(tmp_path) -> None:
     run = trainer(tmp_path, "rlif", StepsOperator({0, 5, 6, 12}, [0.5, 0.5]))
     run.run()
-    assert run.offline is None and len(run.online) == 60  # RLIF keeps no demo buffer of its own
-    slots = np.flatnonzero(run.online.valid)[:20]  # the first episode (20 steps, goal_radius 0.1 unmet)
-    penalised = [int(i) for i in np.flatnonzero(run.online.rewards[slots] == -1.0)]
-    # step 0's take-over has no policy step before it; 5 and 12 charge steps 4 and 11; 6 continues
-    assert penalised == [0, 4, 11]
-    assert run.online.rewards[slots].sum() == -3.0
+    online = run.online
+    assert run.offline is None  # RLIF keeps no demo buffer of its own
+    slots = np.flatnonzero(online.valid)
+    refused = slots[online.rewards[slots] == -1.0]
+    executed = slots[online.rewards[slots] != -1.0]
+    assert len(executed) == 60 and len(refused) == 9  # take-overs at steps 0, 5 and 12 of 3 episodes
+    assert online.terminated[refused].all()  # for the policy, its refused action ended in the take-over
+    assert not np.any(np.all(np.isclose(online.actions[refused], [0.5, 0.5]), axis=1))  # the policy's own
+    # each refused proposal is followed by the operator's step from the same state, rewarded 0
+    following = refused + 2
+    np.testing.assert_array_equal(online.frames["obs"][following], online.frames["obs"][refused])
+    np.testing.assert_allclose(online.actions[following], np.tile([0.5, 0.5], (9, 1)))
+    assert np.all(online.rewards[following] == 0.0)
 
 
 def test_learner_stores_actor_interventions_like_the_single_process_loop(tmp_path) -> None:

@@ -78,7 +78,8 @@ class Actor:
                     "obs": flat,
                     "action": np.asarray(executed, dtype=np.float32),
                     "is_intervention": intervened,
-                    "takeover": bool(info.get("takeover", False)),
+                    # the policy's proposal an operator refused by taking over (RLIF learns from it)
+                    "refused_action": np.asarray(action, dtype=np.float32) if info.get("takeover") else None,
                     "reward": float(reward),
                     "next_obs": flatten_obs(next_obs),
                     "terminated": bool(terminated),

@@ -59,7 +59,7 @@ class Learner:
             self.trainer.store(item["obs"], item["action"], float(item["reward"]), item["next_obs"],
                                bool(item["terminated"]), bool(item["truncated"]), intervened,
                                new_chain=item["first"] or session != self.last_session,
-                               takeover=bool(item.get("takeover", False)))  # fmt: skip
+                               refused_action=item.get("refused_action"))  # fmt: skip
             self.tallies.setdefault(session, InterventionTally()).add(intervened)
             self.last_session = session
             self.trainer.count_safety(item.get("safety", []))

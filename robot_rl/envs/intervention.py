@@ -8,9 +8,9 @@ and what a learner stores), or None while the policy acts. Two reward modes:
 - ``hil_serl`` (HIL-SERL): the task reward is kept; the learner puts intervened transitions into its
   online buffer *and* its demo buffer.
 - ``rlif`` (RLIF): the task reward is ignored; the reward is -1 on the step where the operator takes
-  over and 0 otherwise, so the policy learns to avoid the states where a human would step in. The
-  operator's own action executes on that step, so a learner moves the -1 to the transition before it,
-  the policy's action that made the operator step in (``info["takeover"]``; ``Trainer.store``).
+  over and 0 otherwise, so the policy learns to avoid what makes a human step in. The operator's action
+  executes on that step, so a learner gives the -1 to the policy's refused proposal instead, as a
+  terminal transition of its own (``info["takeover"]``; ``Trainer.store``).
 
 ``InterventionTally`` turns the per-step flags into the per-episode numbers that are logged: ``count``
 (take-overs) and ``rate`` (share of steps the operator drove).
