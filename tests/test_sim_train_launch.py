@@ -58,7 +58,8 @@ def test_real_train_launch_runs_fake_arm_driver_camera_actor_and_learner(tmp_pat
     assert returncode == 0, output[-3000:]
     assert "Traceback" not in output and "ERROR" not in output, output[-3000:]
     state = json.loads((run / "checkpoints" / "final" / "state.json").read_text())
-    assert state["env_steps"] == 60 and state["episodes"] == 3  # three complete 20-step episodes
+    # 60 steps learned from; the actor (real time, not held back) may have finished a fourth episode
+    assert state["env_steps"] == 60 and state["episodes"] >= 3
     with np.load(run / "checkpoints" / "final" / "replay_online.npz") as replay:
         frames = replay["frames/images.front"]
         poses = replay["frames/state.tcp_pose"][replay["valid"]]
