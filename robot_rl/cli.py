@@ -33,6 +33,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "collect_demos",
         "record scripted-expert demonstrations to HDF5 (robomimic layout)",
     ),
+    "record-success-fail": (
+        "record_success_fail",
+        "record_success_fail",
+        "record camera frames labelled success/failure (sim ground truth or device buttons) to HDF5",
+    ),
+    "train-classifier": (
+        "train_classifier",
+        "train_classifier",
+        "train a success classifier on labelled frames; threshold for a target precision (a reward)",
+    ),
     "export-bag": ("export_bag", "export_bag", "write HDF5 episodes to a rosbag2 MCAP for ROS tools"),
     "import-bag": ("import_bag", "import_bag", "read a rosbag2 (exported or recorded) into HDF5 episodes"),
     # Takes a launch file and name:=value launch arguments, not Hydra overrides (see main()).
