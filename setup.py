@@ -52,6 +52,7 @@ setup(
             "fake_arm_node = robot_rl.nodes.fake_arm_node:main",
             "camera_node = robot_rl.nodes.camera_node:main",
             "recorder_node = robot_rl.nodes.recorder_node:main",
+            "reward_classifier_node = robot_rl.nodes.reward_classifier_node:main",
             "teleop_node = robot_rl.nodes.teleop_node:main",
         ],
     },

@@ -1,0 +1,67 @@
+"""reward_classifier_node over real topics: camera_node replays a clip, the node publishes the success
+probability of each frame — the same number the classifier gives in process for that frame."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from robot_rl.rewards import RewardClassifier
+from robot_rl.rewards.model import ModelConfig, SuccessClassifier
+from robot_rl.rewards.preprocess import InputSpec
+from tests.processes import BIN, RosProbe, running
+
+pytest.importorskip("rclpy")
+CLIP = Path(__file__).resolve().parents[1] / "launch" / "assets" / "front_clip.mp4"
+
+
+@pytest.fixture
+def classifier_folder(tmp_path) -> Path:
+    torch.manual_seed(0)
+    spec, cfg = InputSpec(cameras=("front",), image_size=64), ModelConfig(feature_dim=8, channels=8)
+    return RewardClassifier(SuccessClassifier(spec, cfg), spec, cfg, threshold=0.5).save(tmp_path / "clf")
+
+
+@pytest.mark.ros
+def test_node_publishes_the_classifier_probability_of_each_frame(
+    ros_env, tmp_path, classifier_folder
+) -> None:
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Bool, Float32
+
+    from drivers.ros_messages import image_from_msg
+
+    probe = RosProbe()
+    images = probe.record(Image, "/robot/cameras/front/image")
+    probabilities = probe.record(Float32, "/robot/reward_classifier/probability")
+    verdicts = probe.record(Bool, "/robot/reward_classifier/success")
+    camera = [str(BIN / "camera_node"), "--ros-args", "-r", "__ns:=/robot", "-p", "name:=front",
+              "-p", f"source:={CLIP}", "-p", "size:=64", "-p", "rate_hz:=10.0"]  # fmt: skip
+    node = [str(BIN / "reward_classifier_node"), "--ros-args", "-r", "__ns:=/robot",
+            "-p", f"classifier:={classifier_folder}"]  # fmt: skip
+    try:
+        with running(camera, ros_env, tmp_path / "camera.log"), running(node, ros_env, tmp_path / "node.log"):
+            deadline = time.monotonic() + 30
+            while len(probabilities) < 15 and time.monotonic() < deadline:
+                time.sleep(0.1)
+    finally:
+        probe.close()
+    assert len(probabilities) >= 15, (tmp_path / "node.log").read_text()[-2000:]
+    classifier = RewardClassifier.load(classifier_folder)
+    expected = np.array([classifier.probability({"images": {"front": image_from_msg(m)}}) for _, m in images])
+    assert np.ptp(expected) > 1e-4  # the frames differ, so a match below means the same frame
+    for (_, published), (_, verdict) in zip(probabilities, verdicts, strict=False):
+        assert np.min(np.abs(expected - published.data)) < 1e-5
+        assert verdict.data == (published.data >= 0.5)
+
+
+def test_a_missing_classifier_is_one_clear_error(ros_env, tmp_path) -> None:
+    node = [str(BIN / "reward_classifier_node"), "--ros-args", "-p", f"classifier:={tmp_path / 'none'}"]
+    out = subprocess.run(node, env=ros_env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "is not a reward classifier" in out.stderr and "Traceback" not in out.stderr
