@@ -39,6 +39,22 @@ def writer_mode(out: Path, if_exists: str) -> str:
     return "w" if if_exists == "overwrite" else "a"
 
 
+def open_for_writing(path: Path, mode: str) -> h5py.File:
+    """An HDF5 file opened to append (``"a"``) or overwrite (``"w"``), parent folders made; anything in
+    the way is one ``DatasetError`` naming the file and the fix."""
+    if mode not in ("a", "w"):
+        raise ValueError(f"mode={mode!r} is not one of ['a', 'w'] (append, overwrite)")
+    if mode == "a" and path.is_file() and not h5py.is_hdf5(path):
+        raise DatasetError(f"{path}: exists but is not HDF5; write to another path or delete it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return h5py.File(path, mode)
+    except OSError as err:
+        raise DatasetError(
+            f"{path}: cannot open for writing ({err}); another process may hold it, or it is corrupt"
+        ) from None
+
+
 class EpisodeWriter:
     """Appends episodes to an HDF5 file, flushing after each one.
 
@@ -48,22 +64,12 @@ class EpisodeWriter:
     """
 
     def __init__(self, path: str | Path, env_meta: Mapping[str, Any], mode: str = "a") -> None:
-        if mode not in ("a", "w"):
-            raise ValueError(f"mode={mode!r} is not one of ['a', 'w'] (append, overwrite)")
         self.path = Path(path)
         try:
             env_args = json.dumps(dict(env_meta), sort_keys=True)
         except TypeError as err:
             raise ValueError(f"env_meta must be JSON-serialisable (lists, not arrays): {err}") from None
-        if mode == "a" and self.path.is_file() and not h5py.is_hdf5(self.path):
-            raise DatasetError(f"{self.path}: exists but is not HDF5; write to another path or delete it")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._file = h5py.File(self.path, mode)
-        except OSError as err:
-            raise DatasetError(
-                f"{self.path}: cannot open for writing ({err}); another process may hold it, or it is corrupt"
-            ) from None
+        self._file = open_for_writing(self.path, mode)
         try:
             self._data = self._init_data_group(env_args)
         except BaseException:

@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 
 from robot_rl.data.layout import IMAGE_GZIP_LEVEL, DatasetError
+from robot_rl.data.writer import open_for_writing
 from robot_rl.rewards.dataset import FORMAT
 
 
@@ -35,8 +36,6 @@ class FrameWriter:
         state_keys: Sequence[str],
         mode: str = "a",
     ) -> None:
-        if mode not in ("a", "w"):
-            raise ValueError(f"mode={mode!r} is not one of ['a', 'w'] (append, overwrite)")
         self.path = Path(path)
         self.cameras, self.state_keys = list(cameras), list(state_keys)
         self.image_size = int(image_size)
@@ -49,15 +48,7 @@ class FrameWriter:
             "image_size": self.image_size,
             "state_keys": json.dumps(self.state_keys),
         }
-        if mode == "a" and self.path.is_file() and not h5py.is_hdf5(self.path):
-            raise DatasetError(f"{self.path}: exists but is not HDF5; write to another path or delete it")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._file = h5py.File(self.path, mode)
-        except OSError as err:
-            raise DatasetError(
-                f"{self.path}: cannot open for writing ({err}); it may be in use or corrupt"
-            ) from None
+        self._file = open_for_writing(self.path, mode)
         try:
             self._init(setup)
         except BaseException:
