@@ -42,6 +42,9 @@ class TaskConfig:
     images: bool = False  # add camera images to the observation
     cameras: list[str] = field(default_factory=lambda: ["front", "wrist"])  # cameras when images=true
     image_size: int = 128  # square image side [px]
+    # Cameras the learner sees; None: all of `cameras` when images=true; []: a state policy on an env that
+    # still renders its cameras (for a reward classifier, train.reward_classifier).
+    policy_cameras: list[str] | None = None
     action_dims: list[int] | None = None  # DoF the policy controls (indices into the 7-D action); None: all
     state_keys: list[str] | None = None  # flat observation keys the learner uses as state; None: all
     kwargs: dict = field(default_factory=dict)  # extra env constructor keywords (any gymnasium env)

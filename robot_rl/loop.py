@@ -81,16 +81,22 @@ class Trainer:
         run_dir: str | Path,
         *,
         state_keys: list[str] | None = None,
+        cameras: list[str] | None = None,
+        make_eval_env: Callable[[], gym.Env] | None = None,
         demo_loader: Callable[[Callable[[int], ReplayBuffer], ObsSpec], ReplayBuffer] | None = None,
         config_yaml: str = "",
         baseline: Callable[[dict[str, Any]], np.ndarray] | None = None,
         intervention_mode: str | None = None,
+        interventions_to_demos: bool | None = None,
         operator: Any = None,
         reward_classifier: Any = None,
     ) -> None:
         """:param intervention_mode: ``hil_serl`` or ``rlif`` (robot_rl/envs/intervention.py) with the
-        ``operator`` that intervenes in the training env; ``reward_classifier`` gives its reward
-        (robot_rl/envs/classifier_reward.py). The evaluation env has neither: it measures the task."""
+        ``operator`` that intervenes in the training env; ``interventions_to_demos``: the operator's
+        transitions also join the demo buffer (None: with HIL-SERL only); ``reward_classifier`` gives
+        its reward (robot_rl/envs/classifier_reward.py). The evaluation env has neither: it measures the task
+        (``make_eval_env``, default ``make_env``). ``state_keys`` and ``cameras`` pick what the learner
+        sees (robot_rl/obs.py)."""
         torch.set_num_threads(cfg.torch_threads)
         self.baseline = baseline
         self.mixer = None
@@ -105,6 +111,9 @@ class Trainer:
         self.make_env = make_env
         self.safety_events: Counter[str] = Counter()
         self.intervention_mode = intervention_mode
+        if interventions_to_demos is None:
+            interventions_to_demos = intervention_mode == "hil_serl"
+        self.interventions_to_demos = bool(intervention_mode and interventions_to_demos)
         self.interventions = InterventionTally()
         training_only: dict[str, Any] = {}  # a factory without these options still works without them
         if operator is not None:
@@ -114,16 +123,16 @@ class Trainer:
             training_only["classifier_ends_episode"] = cfg.classifier_ends_episode
         self.env = make_env(**training_only)
         self.classifier_stats = ClassifierStats()
-        self.eval_env = make_env() if cfg.eval_episodes > 0 else None
+        self.eval_env = (make_eval_env or make_env)() if cfg.eval_episodes > 0 else None
         self.recent_successes: deque[bool] = deque(maxlen=ROLLOUT_WINDOW)  # of training episodes
-        self.spec = ObsSpec.from_space(self.env.observation_space, state_keys)
+        self.spec = ObsSpec.from_space(self.env.observation_space, state_keys, cameras)
         action_dim = int(np.prod(self.env.action_space.shape))
         self.agent = make_agent(self.spec, action_dim, agent_cfg, seed=cfg.seed)
         attach_ensemble_monitor(self.env, self.agent)
         buffer_args = dict(n_step=cfg.n_step, gamma=agent_cfg.gamma, max_memory_gb=cfg.max_buffer_gb)
         self.online = ReplayBuffer(self.spec.storage_spaces(), action_dim, cfg.buffer_capacity, **buffer_args)
         # HIL-SERL: the operator's transitions join the demos, so the demo buffer gets room for them.
-        room = cfg.buffer_capacity if intervention_mode == "hil_serl" else 0
+        room = cfg.buffer_capacity if self.interventions_to_demos else 0
 
         def demo_buffer(capacity: int) -> ReplayBuffer:
             spaces = self.spec.storage_spaces()
@@ -157,7 +166,7 @@ class Trainer:
 
     def checkpointed_buffers(self) -> dict[str, ReplayBuffer]:
         """The online buffer, and the demo buffer too when it grows with interventions (HIL-SERL)."""
-        if self.intervention_mode == "hil_serl" and self.offline is not None:
+        if self.interventions_to_demos and self.offline is not None:
             return {"online": self.online, "offline": self.offline}
         return {"online": self.online}
 
@@ -259,9 +268,9 @@ class Trainer:
         new_chain: bool = False,
         refused_action: np.ndarray | None = None,
     ) -> None:
-        """Store one transition with the executed action. HIL-SERL also puts an operator's transitions
-        into the demo buffer, each contiguous stretch of them as its own chain. ``new_chain``: it does
-        not continue the previous transition (another actor's, or after a restart).
+        """Store one transition with the executed action. HIL-SERL (``interventions_to_demos``) also puts
+        an operator's transitions into the demo buffer, each contiguous stretch of them as its own chain.
+        ``new_chain``: it does not continue the previous transition (another actor's, or after a restart).
 
         RLIF: on a take-over step ``refused_action`` is the policy's proposal the operator refused. For
         the policy that action ended in the take-over, so it is stored as a terminal transition of its
@@ -273,7 +282,7 @@ class Trainer:
         if new_chain:
             self.online.end_episode()
         self.online.add(obs, action, reward, next_obs, terminated, truncated)
-        if self.intervention_mode == "hil_serl" and self.offline is not None:
+        if self.interventions_to_demos and self.offline is not None:
             if self.offline_segment and (new_chain or not is_intervention):
                 self.offline.end_episode()
             if is_intervention:

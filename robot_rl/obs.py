@@ -2,7 +2,9 @@
 
 ``ObsSpec`` is built from the observation space: Box observations are the state; in a Dict, every
 3-D uint8 Box is a camera and every other Box is flattened into the state, in sorted key order.
-``state_keys`` selects a subset of the non-image keys (flat names such as ``state.tcp_pose``).
+``state_keys`` selects a subset of the non-image keys (flat names such as ``state.tcp_pose``) and
+``cameras`` a subset of the cameras (``[]``: a state policy on an env that still renders its cameras, e.g.
+for a reward classifier).
 """
 
 from __future__ import annotations
@@ -41,9 +43,19 @@ class ObsSpec:
     spaces: dict[str, gym.spaces.Box] = field(default_factory=dict)
 
     @classmethod
-    def from_space(cls, space: gym.Space, state_keys: list[str] | None = None) -> ObsSpec:
+    def from_space(
+        cls, space: gym.Space, state_keys: list[str] | None = None, cameras: list[str] | None = None
+    ) -> ObsSpec:
         spaces = flat_spaces(space)
         images = sorted(k for k, b in spaces.items() if is_image(b))
+        if cameras is not None:
+            names = {k.rsplit(".", 1)[-1]: k for k in images}
+            unknown = [c for c in cameras if c not in names]
+            if unknown:
+                raise ValueError(
+                    f"task.policy_cameras {unknown} are not in the observation; it has {sorted(names)}"
+                )
+            images = sorted(names[c] for c in cameras)
         vectors = sorted(k for k, b in spaces.items() if not is_image(b))
         if state_keys:
             unknown = [k for k in state_keys if k not in vectors]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,10 @@ def resolve_demos(task: TaskConfig, train: TrainConfig, run_dir: Path) -> str | 
     path = run_dir / "demos.hdf5"
     if not path.is_file():
         n = train.num_demos or 20
-        written, _, _ = collect_expert_demos(task, n, path, seed=10_000 + 1_000 * train.seed)
+        # Paid by a classifier, the training env runs on past the task's success; demos end there, with the
+        # reward an operator's success mark gives a recorded demo (robot-rl record-demos).
+        source = evaluation_task(task) if train.reward_classifier else task
+        written, _, _ = collect_expert_demos(source, n, path, seed=10_000 + 1_000 * train.seed)
         if written < n:
             raise ConfigError(f"the scripted expert made only {written}/{n} successful demos for {task.name}")
     return str(path)
@@ -150,15 +154,15 @@ def make_trainer(
 ) -> Trainer:
     """The single-process trainer for a task (used by train, eval and the learner node), its envs behind
     the shield; with an ``intervention`` mode its training env has the configured operator."""
-    env_factory = partial(
-        make_env,
-        task,
+    env_options = dict(
         gripper_stay=getattr(agent_cfg, "gripper_critic", False),
         safety=safety,
         base_action=load_base_policy(agent_cfg, task),
     )
+    env_factory = partial(make_env, task, **env_options)
     if intervention is not None and intervention.mode is not None:
         kwargs["intervention_mode"] = intervention.mode
+        kwargs["interventions_to_demos"] = intervention.to_demos
         if with_operator:  # a learner node stores what its actors' operators did; it has none itself
             kwargs["operator"] = make_operator(intervention, task, train.seed)
     kwargs["reward_classifier"] = load_reward_classifier(train)
@@ -166,9 +170,26 @@ def make_trainer(
         from sim.experts import make_expert
 
         kwargs["baseline"] = make_expert(task.expert, task.action_scale, task.action_dims)
+    if train.reward_classifier:
+        kwargs["make_eval_env"] = partial(make_env, evaluation_task(task), **env_options)
     return Trainer(
-        env_factory, agent_cfg, train, run_dir, state_keys=agent_state_keys(task, agent_cfg), **kwargs
+        env_factory,
+        agent_cfg,
+        train,
+        run_dir,
+        state_keys=agent_state_keys(task, agent_cfg),
+        cameras=task.policy_cameras,
+        **kwargs,
     )
+
+
+def evaluation_task(task: TaskConfig) -> TaskConfig:
+    """The task as evaluation measures it when a reward classifier pays the training env: that env runs on
+    with ``task.terminate_on_success=false`` (the true success must not end its episodes behind the
+    classifier's back), evaluation ends at the first true success as the task defines it. Cameras the
+    policy does not see are not rendered there."""
+    images = task.images and task.policy_cameras != []
+    return replace(task, terminate_on_success=True, images=images)
 
 
 def run(cfg: DictConfig) -> int:

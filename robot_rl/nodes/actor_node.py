@@ -49,7 +49,7 @@ def body(node: Node) -> int:
         reward_classifier=load_reward_classifier(train),
         classifier_ends_episode=train.classifier_ends_episode,
     )
-    spec = ObsSpec.from_space(env.observation_space, agent_state_keys(task, agent_cfg))
+    spec = ObsSpec.from_space(env.observation_space, agent_state_keys(task, agent_cfg), task.policy_cameras)
     agent = make_agent(spec, int(np.prod(env.action_space.shape)), agent_cfg, seed=seed)
     keys = CurveKeys.actor(settings.keys) if settings.keys else None
     client = ActorClient(settings.endpoint, node.get_name(), keys=keys)
