@@ -103,6 +103,17 @@ class PegInsertExpert(ScriptedExpert):
         return self._action(np.array([xy_err[0], xy_err[1], -descend_m]), quat, 1.0)
 
 
+def shift_objects(obs: dict[str, Any], offset_xy: np.ndarray) -> dict[str, Any]:
+    """``obs`` with every privileged object position (``*_pos``) moved by ``offset_xy`` in x and y: what an
+    expert sees when it misjudges where things are (the simulated intervener, the recorder's misses)."""
+    seen = dict(obs)
+    seen["privileged"] = {
+        key: np.concatenate([value[:2] + offset_xy, value[2:]]) if key.endswith("_pos") else value
+        for key, value in obs["privileged"].items()
+    }
+    return seen
+
+
 #: Name used by task configs (``task.expert``) -> expert class.
 EXPERTS: dict[str, type[ScriptedExpert]] = {"pick_cube": PickCubeExpert, "peg_insert": PegInsertExpert}
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.experts import ScriptedExpert
+from sim.experts import ScriptedExpert, shift_objects
 
 
 @dataclass
@@ -61,12 +61,7 @@ class SimulatedIntervener:
 
     def act(self, obs: dict[str, Any]) -> np.ndarray:
         """Its own action: the expert's, on object positions misjudged by this episode's offset."""
-        seen = dict(obs)
-        seen["privileged"] = {
-            key: np.concatenate([value[:2] + self.offset, value[2:]]) if key.endswith("_pos") else value
-            for key, value in obs["privileged"].items()
-        }
-        return np.asarray(self.expert.act(seen), dtype=np.float32)
+        return np.asarray(self.expert.act(shift_objects(obs, self.offset)), dtype=np.float32)
 
     def wants_control(self, obs: dict[str, Any], proposed: np.ndarray) -> bool:
         """Update the averaged disagreement with this step's proposal; True when it is over the threshold."""

@@ -307,3 +307,56 @@ def test_record_train_load_and_score_an_env_observation(tmp_path: Path, capsys, 
     p = clf.probability(obs)
     stored = clf.probabilities({c: frames.images[c][:1] for c in clf.spec.cameras})
     assert 0.0 <= p <= 1.0 and p == pytest.approx(float(stored[0]), abs=1e-6)
+
+    # Paid by this classifier, a state policy trains on an env that renders the cameras for the
+    # classifier only; evaluation and the scripted demos end at the task's true success.
+    from robot_rl.agents import agent_config
+    from robot_rl.commands.train import demo_loader, make_trainer
+    from robot_rl.config import load_config, to_dataclass
+    from robot_rl.data.episodes import read_episodes
+    from robot_rl.loop import TrainConfig
+
+    cfg = load_config(
+        "train",
+        [
+            "task.images=true",
+            "task.image_size=32",
+            "task.policy_cameras=[]",
+            "task.terminate_on_success=false",
+            f"train.reward_classifier={out}",
+            "train.num_demos=1",
+            "train.eval_episodes=1",
+            "train.torch_threads=1",
+        ],
+    )
+    task, agent = task_config(cfg.task), agent_config(cfg.agent)
+    train = to_dataclass(TrainConfig, cfg.train, "train")
+    trainer = make_trainer(
+        task, agent, train, tmp_path / "run", demo_loader=demo_loader(task, train, tmp_path / "run")
+    )
+    try:
+        assert trainer.spec.image_keys == [] and "privileged.cube_pos" in trainer.spec.state_keys
+        assert "images" in trainer.env.observation_space.spaces  # rendered for the classifier
+        assert trainer.eval_env.unwrapped.terminate_on_success  # the training env's does not
+        assert not trainer.env.unwrapped.terminate_on_success
+        assert "images" not in trainer.eval_env.observation_space.spaces
+        obs, _ = trainer.env.reset(seed=0)
+        info = trainer.env.step(trainer.env.action_space.sample())[-1]
+        assert {"task_success", "classifier_probability"} <= set(info)
+    finally:
+        trainer.env.close()
+        trainer.eval_env.close()
+    demo = next(read_episodes(tmp_path / "run" / "demos.hdf5"))
+    assert demo.rewards[-1] == 1.0 and demo.terminated[-1] and demo.rewards[:-1].sum() == 0
+
+
+def test_a_miss_closes_the_gripper_beside_the_object(tmp_path: Path, monkeypatch) -> None:
+    """The `miss` policy's frames are the hard negatives of an empty closed gripper: never success."""
+    monkeypatch.setenv("MUJOCO_GL", "egl")
+    data = tmp_path / "miss.hdf5"
+    args = ["record-success-fail", "episodes=2", "policies=[miss]", "task.image_size=16", f"out={data}"]
+    assert main(args) == 0
+    frames = read_frames(data)
+    assert not frames.labels.any()
+    opening = frames.state["gripper_pos"][:, 0]
+    assert opening.min() < 0.3 and opening.max() > 0.9  # it closed on nothing and opened again

@@ -14,7 +14,9 @@ keep coming until the time limit. For each of `episodes` seeds, one episode per 
           after the step where the expert succeeded (-1: the step before): hard negatives, the frames
           just short of success
   noisy   the expert with Gaussian noise (noise_std) on every action: off-path frames of both classes
-  random  uniform random actions: failure frames far from success
+  miss    the expert aiming `miss_distance` metres (uniform in the range, random direction) beside the
+          object: it closes on nothing and tries again, failure frames of an empty closed gripper
+  random  uniform random actions: failure frames far from success, the gripper closed anywhere
 
 labels=device (auto picks it for robot_rl/RosRobot-v0): the operator drives the arm with the teleop
 device (configs/device/<device>.yaml) through the safety shield and labels with its buttons. *success*
@@ -43,7 +45,7 @@ from robot_rl.rewards.dataset_writer import FrameWriter
 from robot_rl.safety.config import safety_config
 
 log = logging.getLogger(__name__)
-POLICIES = ("expert", "stall", "noisy", "random")
+POLICIES = ("expert", "stall", "noisy", "miss", "random")
 LABELS = ("auto", "task", "device")
 ROBOT_ENV = "robot_rl/RosRobot-v0"
 
@@ -120,7 +122,7 @@ class SimEpisodes:
     """Episodes of the ``policies`` mix in simulation, labelled with the task's ``info["success"]``."""
 
     def __init__(self, env: gym.Env, task: TaskConfig, cfg: DictConfig) -> None:
-        from sim.experts import make_expert
+        from sim.experts import make_expert, shift_objects
 
         if task.expert is None:
             raise ConfigError(
@@ -131,11 +133,13 @@ class SimEpisodes:
         unknown = sorted(set(self.policies) - set(POLICIES))
         if unknown or not self.policies:
             raise ConfigError(f"policies={self.policies} must be a non-empty list of {list(POLICIES)}")
+        self.shift_objects = shift_objects
         self.env, self.expert = env, make_expert(task.expert, env.unwrapped.action_scale, task.action_dims)
         dims = list(task.action_dims) if task.action_dims is not None else list(range(7))
         self.gripper = dims.index(6) if 6 in dims else None  # index of the gripper in the env's action
         self.stall_offset = (int(cfg.stall_offset[0]), int(cfg.stall_offset[1]))
         self.noise_std, self.hold_jitter = float(cfg.noise_std), float(cfg.hold_jitter)
+        self.miss_distance = (float(cfg.miss_distance[0]), float(cfg.miss_distance[1]))
         self.max_steps = task.max_episode_steps
         self._success_step: dict[int, int | None] = {}  # seed -> first success step of the expert
 
@@ -145,12 +149,13 @@ class SimEpisodes:
     def episode(self, seed: int, policy: str) -> Episode:
         rng = np.random.default_rng([seed, POLICIES.index(policy)])
         stall_at = self._stall_step(seed, rng) if policy == "stall" else None
+        aim = self._miss_offset(rng) if policy == "miss" else None
         obs, info = self.env.reset(seed=seed)
         observations, labels = [obs], [bool(info["success"])]
         action, done = None, False
         while not done:
             action = self._action(
-                policy, obs, rng, stall=stall_at is not None and len(labels) > stall_at, last=action
+                policy, obs, rng, stall=stall_at is not None and len(labels) > stall_at, last=action, aim=aim
             )
             obs, _, terminated, truncated, info = self.env.step(action)
             observations.append(obs)
@@ -160,7 +165,9 @@ class SimEpisodes:
             self._success_step[seed] = labels.index(True) if any(labels) else None
         return observations, labels
 
-    def _action(self, policy: str, obs: dict, rng: np.random.Generator, stall: bool, last: Any) -> np.ndarray:
+    def _action(
+        self, policy: str, obs: dict, rng: np.random.Generator, stall: bool, last: Any, aim: Any
+    ) -> np.ndarray:
         if policy == "random":
             return rng.uniform(-1.0, 1.0, self.env.action_space.shape).astype(np.float32)
         if stall:  # hold still (the gripper as last commanded), jittering a little
@@ -168,10 +175,16 @@ class SimEpisodes:
             if self.gripper is not None:
                 action[self.gripper] = last[self.gripper]
             return np.clip(action, -1.0, 1.0).astype(np.float32)
-        action = np.asarray(self.expert(obs), dtype=np.float32)
+        seen = obs if aim is None else self.shift_objects(obs, aim)  # a miss: the expert aims beside
+        action = np.asarray(self.expert(seen), dtype=np.float32)
         if policy == "noisy":
             action = action + rng.normal(0.0, self.noise_std, action.shape)
         return np.clip(action, -1.0, 1.0).astype(np.float32)
+
+    def _miss_offset(self, rng: np.random.Generator) -> np.ndarray:
+        """Where a miss aims, relative to the object: ``miss_distance`` away in a random direction."""
+        angle, distance = rng.uniform(0.0, 2 * np.pi), rng.uniform(*self.miss_distance)
+        return distance * np.array([np.cos(angle), np.sin(angle)])
 
     def _stall_step(self, seed: int, rng: np.random.Generator) -> int:
         """Index of the last frame the expert drives: its first success frame + ``stall_offset``."""
