@@ -81,21 +81,33 @@ def transitions(buffer, slots) -> np.ndarray:
     return np.concatenate([frames[slots], frames[(np.asarray(slots) + 1) % buffer.capacity]], axis=1)
 
 
-def trainer(tmp_path, mode: str | None, operator=None) -> Trainer:
+def trainer(tmp_path, mode: str | None, operator=None, to_demos: bool | None = None) -> Trainer:
     cfg = TrainConfig(
         total_env_steps=60, learning_starts=1000, eval_every=0, eval_episodes=1, video_episodes=0
     )
     agent = SACConfig(num_critics=2, hidden_dims=[16, 16])
-    return Trainer(point_mass, agent, cfg, tmp_path, intervention_mode=mode, operator=operator)
+    return Trainer(
+        point_mass,
+        agent,
+        cfg,
+        tmp_path,
+        intervention_mode=mode,
+        operator=operator,
+        interventions_to_demos=to_demos,
+    )
 
 
-def test_hil_serl_puts_intervened_transitions_into_the_demo_buffer_as_separate_chains(tmp_path) -> None:
+@pytest.mark.parametrize(("mode", "to_demos"), [("hil_serl", None), ("rlif", True)])
+def test_intervened_transitions_join_the_demo_buffer_as_separate_chains(tmp_path, mode, to_demos) -> None:
+    """HIL-SERL always; RLIF with intervention.to_demos=true."""
     # the point mass moves every step, so a stretch started from another's last frame would show
     operator = StepsOperator({3, 4, 5, 10, 11}, [0.25, -0.25])
-    run = trainer(tmp_path, "hil_serl", operator)
+    run = trainer(tmp_path, mode, operator, to_demos)
     run.run()
     online, offline = run.online, run.offline
-    assert len(online) == 60
+    assert len(online) == 60 + (6 if mode == "rlif" else 0)  # RLIF: a refused proposal per take-over
+    if mode == "rlif":
+        assert np.all(offline.rewards[offline.valid] == 0.0)  # the -1 is the refused proposal's, online
     mine = [i for i in np.flatnonzero(online.valid) if np.allclose(online.actions[i], [0.25, -0.25])]
     theirs = np.flatnonzero(offline.valid)
     assert len(theirs) == len(offline) == len(mine) > 0
@@ -103,7 +115,7 @@ def test_hil_serl_puts_intervened_transitions_into_the_demo_buffer_as_separate_c
     np.testing.assert_array_equal(transitions(offline, theirs), transitions(online, mine))
     # a resumed run restores the demo buffer that grew with interventions
     path = run.save("mid")
-    again = trainer(tmp_path / "again", "hil_serl", StepsOperator(set(), [0, 0]))
+    again = trainer(tmp_path / "again", mode, StepsOperator(set(), [0, 0]), to_demos)
     again.resume(path)
     np.testing.assert_array_equal(again.offline.valid, offline.valid)
 
