@@ -24,14 +24,13 @@ whether the gripper holds it (``reward_grasp``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from common import REPO, ROBOT_RL, curve, first_at, sh, train_runs
+from common import ROBOT_RL, curve, first_at, runs_parser, sh, train_runs
 
 COMMON = ["task=pick_cube", "train.eval_episodes=20", "train.video_episodes=0", "train.torch_threads=1"]
 #: run name -> its settings.
@@ -75,15 +74,7 @@ def record_and_train_classifier(out: Path) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "classifier_reward")
-    parser.add_argument("--steps", type=int, default=20_000, help="env steps per run")
-    parser.add_argument("--eval-every", type=int, default=2000)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--parallel", type=int, default=2, help="runs at a time (one torch thread each)")
-    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser = runs_parser(__doc__, "classifier_reward", steps=20_000, eval_every=2000, modes=list(MODES))
     parser.add_argument("--probe-episodes", type=int, default=50)
     args = parser.parse_args()
     out = args.out

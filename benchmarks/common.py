@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import os
@@ -13,6 +14,20 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ROBOT_RL = str(Path(sys.executable).parent / "robot-rl")
+
+
+def runs_parser(
+    doc: str, name: str, steps: int, eval_every: int, modes: list[str]
+) -> argparse.ArgumentParser:
+    """The options every multi-run training benchmark takes (its own are added by the caller)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / name)
+    parser.add_argument("--steps", type=int, default=steps, help="env steps per run")
+    parser.add_argument("--eval-every", type=int, default=eval_every)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--parallel", type=int, default=2, help="runs at a time (one torch thread each)")
+    parser.add_argument("--modes", nargs="+", default=modes, choices=modes)
+    return parser
 
 
 def sh(args: list[str], log: Path) -> None:

@@ -19,14 +19,13 @@ per run) and ``curves.png``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from common import REPO, ROBOT_RL, binned, curve, first_at, scalars, sh, train_runs
+from common import ROBOT_RL, binned, curve, first_at, runs_parser, scalars, sh, train_runs
 
 COMMON = ["task=pick_cube", "train.eval_episodes=20", "train.video_episodes=0", "train.torch_threads=1"]
 #: mode -> its settings. HIL-SERL and the no-intervention baseline share one learner: the project's SAC+BC
@@ -65,16 +64,8 @@ def intervener_success(episodes: int, overrides: list[str]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "hil")
+    parser = runs_parser(__doc__, "hil", steps=8_000, eval_every=1000, modes=list(MODES))
     parser.add_argument("--demos", type=int, default=2, help="scripted demos every run starts with")
-    parser.add_argument("--steps", type=int, default=8_000, help="env steps per run")
-    parser.add_argument("--eval-every", type=int, default=1000)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--parallel", type=int, default=2, help="runs at a time (one torch thread each)")
-    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     parser.add_argument("--intervener-episodes", type=int, default=100)
     parser.add_argument(
         "--intervener", nargs="*", default=[], help="its overrides: intervention.intervener.aim_error=0.02"
