@@ -28,13 +28,12 @@ import numpy as np
 from common import ROBOT_RL, binned, curve, first_at, runs_parser, scalars, sh, train_runs
 
 COMMON = ["task=pick_cube", "train.eval_episodes=20", "train.video_episodes=0", "train.torch_threads=1"]
-#: mode -> its settings. HIL-SERL and the no-intervention baseline share one learner: the project's SAC+BC
-#: with the BC term Q-filtered (agent.bc_q_filter), which HIL-SERL needs because the intervener's labels are
-#: imperfect. RLIF runs the learner as shipped: with the filter it ended at 5% in a trial run (docs/hil.md).
+#: mode -> its settings. Every mode shares one learner: the project's SAC+BC with the BC term Q-filtered
+#: (agent.bc_q_filter), which the intervener's imperfect corrections need (docs/hil.md).
 MODES = {
     "none": ["intervention=none", "agent.bc_q_filter=true"],
     "hil_serl": ["intervention=hil_serl", "agent.bc_q_filter=true"],
-    "rlif": ["intervention=rlif"],
+    "rlif": ["intervention=rlif", "agent.bc_q_filter=true"],
 }
 
 

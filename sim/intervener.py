@@ -1,18 +1,22 @@
 """A simulated intervener for experiments and CI: a deliberately suboptimal scripted expert that takes
 over from the policy the way RLIF's protocol has a human do it.
 
-Each step it judges the policy's proposed action against its own (the task's scripted expert) the way a
-person watching the arm would: by where it is heading, not by how fast. The disagreement of one step is
-``1 - cos`` of the angle between the two translation commands (0 same way, 1 sideways, 2 backwards; not
-counted while its own command is nearly still) plus 1 when the gripper commands differ in sign. The
+Each step it judges the policy's proposed action against the task's scripted expert on the true object
+positions (``judges_truly``; RLIF's premise: telling that a move is wrong is easier than making the right
+one) the way a person watching the arm would: by where it is heading, not by how fast. The disagreement
+of one step is ``1 - cos`` of the angle between the two translation commands (0 same way, 1 sideways,
+2 backwards; not counted while the expert's command is nearly still) plus 1 when the gripper commands
+differ in sign. The
 scripted expert has no value function, so this stands in for RLIF's value gap. It is averaged over the
 last few steps (an exponential moving average, weight ``smoothing`` on the newest), so a stochastic
 policy's jitter does not trip it while a persistent error does; when the average exceeds ``threshold``
 it takes over for ``hold_steps`` steps, then hands back and starts judging afresh.
 
 Its suboptimality is a human's misjudgement of where things are: each episode it sees every object
-position off by an offset drawn from N(0, ``aim_error``) in x and y, and acts on that. At 1.8 cm the
-expert alone lifts the cube in roughly 60% of PandaPickCube episodes (benchmarks/hil.py measures it), so
+position off by an offset drawn from N(0, ``aim_error``) in x and y, and acts on that when it drives
+(with ``judges_truly=false`` it also judges against that misjudged plan, so it takes over from a policy
+that is right, and RLIF's -1 arrives for correct moves). At 1.8 cm the
+expert alone lifts the cube in about 53% of PandaPickCube episodes (benchmarks/hil.py measures it), so
 a learner that ends above that rate did better than the intervener it learned from. Its labels stay
 sensible (right within a centimetre or two, unbiased over episodes). Two other models of a sloppy
 operator were tried and rejected because their labels poison the demo buffer: Gaussian noise on every
@@ -36,6 +40,7 @@ class IntervenerConfig:
     smoothing: float = 0.3  # weight of the newest step in the average (1: no averaging)
     hold_steps: int = 5  # steps it keeps control once it took over
     aim_error: float = 0.018  # std of its per-episode misjudgement of object positions [m] (x and y)
+    judges_truly: bool = True  # judge the policy against the expert on the true positions (acts on misjudged)
     seed: int = 0
 
 
@@ -65,7 +70,8 @@ class SimulatedIntervener:
 
     def wants_control(self, obs: dict[str, Any], proposed: np.ndarray) -> bool:
         """Update the averaged disagreement with this step's proposal; True when it is over the threshold."""
-        own, proposed = self.act(obs), np.asarray(proposed, dtype=np.float64)
+        own = self.expert.act(obs) if self.cfg.judges_truly else self.act(obs)
+        proposed = np.asarray(proposed, dtype=np.float64)
         now = 0.0
         moves = [d for d in self.dims if d < 3]
         if moves and np.linalg.norm(own[moves]) > 0.1:

@@ -178,7 +178,6 @@ def test_simulated_intervener_takes_over_for_its_hold_steps_when_the_policy_disa
     commands = [intervener.command(obs, wrong if i == 0 else agree) for i in range(5)]
     assert [c is not None for c in commands] == [True, True, True, False, False]
     np.testing.assert_allclose(commands[0], agree, atol=1e-6)  # no aim error: exactly the expert
-    # A zero-mean exploration jitter around the expert's action is not a reason to take over.
     # A zero-mean exploration jitter around the expert's action is no reason to take over once the gap
     # is averaged (the default smoothing); judged step by step, the same jitter would trip it.
     rng = np.random.default_rng(0)
@@ -188,6 +187,26 @@ def test_simulated_intervener_takes_over_for_its_hold_steps_when_the_policy_disa
         judge = SimulatedIntervener(expert, settings, task.action_dims)
         taken = sum(judge.command(obs, proposal) is not None for proposal in jitter)
         assert (taken >= 3) if takeovers else (taken == 0)
+
+
+def test_the_intervener_judges_against_the_truth_but_acts_on_its_misjudgement() -> None:
+    """RLIF's premise: telling a wrong move is easier than making the right one. By default a policy doing
+    what the expert does on the true positions is never taken over, however wrong the intervener's own
+    aim; judged against its own plan (judges_truly=false), the same policy is."""
+    task = task_config(load_config("train", ["task=pick_cube"]).task)
+    expert = make_expert(task.expert, task.action_scale)
+    env = make_env(task)
+    obs, _ = env.reset(seed=3)
+    for _ in range(15):  # the expert brings the gripper down to the cube, where a 5 cm misjudgement shows
+        obs = env.step(expert.act(obs)[task.action_dims])[0]
+    right = expert.act(obs)
+    for judges_truly, taken in ((True, False), (False, True)):
+        settings = IntervenerConfig(threshold=0.5, smoothing=1.0, judges_truly=judges_truly)
+        intervener = SimulatedIntervener(expert, settings, task.action_dims)
+        intervener.offset = np.array([0.05, 0.0])
+        assert (intervener.command(obs, right) is not None) == taken
+        assert not np.allclose(intervener.act(obs), right)  # it would act on the misjudged position
+    env.close()
 
 
 def test_simulated_intervener_misjudges_object_positions_once_per_episode() -> None:
