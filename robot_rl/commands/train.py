@@ -192,27 +192,33 @@ def evaluation_task(task: TaskConfig) -> TaskConfig:
     return replace(task, terminate_on_success=True, images=images)
 
 
-def run(cfg: DictConfig) -> int:
-    task = task_config(cfg.task)
-    agent_cfg = agent_config(cfg.agent)
+def trainer_from_config(cfg: DictConfig, config_yaml: str, with_operator: bool = True) -> Trainer:
+    """The trainer of a composed ``configs/train.yaml`` (the train command, the learner node) with its
+    demos; ``with_operator=False`` for a learner whose actors bring the operator."""
+    task, agent_cfg = task_config(cfg.task), agent_config(cfg.agent)
     train: TrainConfig = to_dataclass(TrainConfig, cfg.train, "train")
     run_dir = Path(cfg.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
-    (run_dir / "config.yaml").write_text(config_yaml)
-    log.info("git %s, config:\n%s", git_sha(), config_yaml)
-
-    loader = demo_loader(task, train, run_dir, agent_cfg)
-    trainer = make_trainer(
+    return make_trainer(
         task,
         agent_cfg,
         train,
         run_dir,
         safety_config(cfg),
         cfg.intervention,
-        demo_loader=loader,
+        with_operator=with_operator,
+        demo_loader=demo_loader(task, train, run_dir, agent_cfg),
         config_yaml=config_yaml,
     )
+
+
+def run(cfg: DictConfig) -> int:
+    run_dir = Path(cfg.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
+    (run_dir / "config.yaml").write_text(config_yaml)
+    log.info("git %s, config:\n%s", git_sha(), config_yaml)
+
+    trainer = trainer_from_config(cfg, config_yaml)
     if cfg.resume:
         trainer.resume(cfg.resume)
     summary = trainer.run()

@@ -15,13 +15,9 @@ from omegaconf import OmegaConf
 from rclpy.node import Node
 from std_srvs.srv import Trigger
 
-from robot_rl.agents import agent_config
-from robot_rl.commands.train import demo_loader, make_trainer
-from robot_rl.config import task_config, to_dataclass
+from robot_rl.commands.train import trainer_from_config
 from robot_rl.distributed.learner import Learner
-from robot_rl.loop import TrainConfig
 from robot_rl.nodes.common import read_settings, run_node
-from robot_rl.safety.config import safety_config
 from robot_rl.transport.keys import CurveKeys
 from robot_rl.transport.learner_server import LearnerServer
 
@@ -29,23 +25,9 @@ from robot_rl.transport.learner_server import LearnerServer
 def body(node: Node) -> int:
     settings = read_settings(node)
     cfg = settings.cfg
-    task = task_config(cfg.task)
-    train: TrainConfig = to_dataclass(TrainConfig, cfg.train, "train")
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
-    agent_cfg = agent_config(cfg.agent)
-    trainer = make_trainer(
-        task,
-        agent_cfg,
-        train,
-        run_dir,
-        safety_config(cfg),
-        cfg.intervention,
-        with_operator=False,
-        demo_loader=demo_loader(task, train, run_dir, agent_cfg),
-        config_yaml=config_yaml,
-    )
+    trainer = trainer_from_config(cfg, OmegaConf.to_yaml(cfg, resolve=True), with_operator=False)
     keys = CurveKeys.learner(settings.keys) if settings.keys else None
     server = LearnerServer(settings.endpoint, keys=keys)
     learner = Learner(trainer, server)
