@@ -10,7 +10,7 @@ Run from the repository root with the project venv (two runs at a time)::
 3. For each seed, ``robot-rl train`` with ``train.reward_classifier=<that classifier>``: the training env
    renders both cameras for the classifier, whose verdict is the only reward and ends the episode; the
    policy sees the state only (``task.policy_cameras=[]``, CPU time). The task's own success never ends a
-   training episode (``task.terminate_on_success=false``); evaluation (policy alone, deterministic)
+   training episode (``make_env`` turns it off under a classifier); evaluation (policy alone, deterministic)
    measures the true success. The same learner paid by the task's reward runs beside it for reference.
    Finished runs are not repeated.
 
@@ -39,7 +39,6 @@ MODES = {
         "task.images=true",
         "task.image_size=64",
         "task.policy_cameras=[]",
-        "task.terminate_on_success=false",
     ],
     "task_reward": [],
 }

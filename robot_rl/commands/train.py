@@ -63,10 +63,8 @@ def resolve_demos(task: TaskConfig, train: TrainConfig, run_dir: Path) -> str | 
     path = run_dir / "demos.hdf5"
     if not path.is_file():
         n = train.num_demos or 20
-        # Paid by a classifier, the training env runs on past the task's success; demos end there, with the
-        # reward an operator's success mark gives a recorded demo (robot-rl record-demos).
-        source = evaluation_task(task) if train.reward_classifier else task
-        written, _, _ = collect_expert_demos(source, n, path, seed=10_000 + 1_000 * train.seed)
+        seed = 10_000 + 1_000 * train.seed
+        written, _, _ = collect_expert_demos(policy_view(task), n, path, seed=seed)
         if written < n:
             raise ConfigError(f"the scripted expert made only {written}/{n} successful demos for {task.name}")
     return str(path)
@@ -170,8 +168,8 @@ def make_trainer(
         from sim.experts import make_expert
 
         kwargs["baseline"] = make_expert(task.expert, task.action_scale, task.action_dims)
-    if train.reward_classifier:
-        kwargs["make_eval_env"] = partial(make_env, evaluation_task(task), **env_options)
+    if policy_view(task) != task:
+        kwargs["make_eval_env"] = partial(make_env, policy_view(task), **env_options)
     return Trainer(
         env_factory,
         agent_cfg,
@@ -183,13 +181,12 @@ def make_trainer(
     )
 
 
-def evaluation_task(task: TaskConfig) -> TaskConfig:
-    """The task as evaluation measures it when a reward classifier pays the training env: that env runs on
-    with ``task.terminate_on_success=false`` (the true success must not end its episodes behind the
-    classifier's back), evaluation ends at the first true success as the task defines it. Cameras the
-    policy does not see are not rendered there."""
-    images = task.images and task.policy_cameras != []
-    return replace(task, terminate_on_success=True, images=images)
+def policy_view(task: TaskConfig) -> TaskConfig:
+    """The task rendering only the cameras the policy sees (``task.policy_cameras``): for evaluation and
+    scripted demos, which need no camera that is there only for a reward classifier."""
+    if task.policy_cameras is None:
+        return task
+    return replace(task, cameras=list(task.policy_cameras), images=task.images and bool(task.policy_cameras))
 
 
 def trainer_from_config(cfg: DictConfig, config_yaml: str, with_operator: bool = True) -> Trainer:

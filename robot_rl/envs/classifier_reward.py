@@ -6,8 +6,8 @@ when the probability reaches the classifier's calibrated threshold and 0 otherwi
 ``terminate_on_success`` the episode ends there. ``info["success"]`` then means what the reward means
 (the classifier's verdict); the env's own verdict, where it has one (simulation), moves to
 ``info["task_success"]`` and its reward to ``info["task_reward"]``, so a run can count the
-classifier's false positives (``ClassifierStats``). In simulation set ``task.terminate_on_success=false``
-so that the true success does not end episodes behind the classifier's back.
+classifier's false positives (``ClassifierStats``). ``make_env`` builds the env under this wrapper with
+``terminate_on_success=false``, so that the true success does not end episodes behind the classifier's back.
 """
 
 from __future__ import annotations

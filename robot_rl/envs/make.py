@@ -41,12 +41,15 @@ def make_env(
     ``base_policy`` backup. ``base_action`` (residual RL: ``policy(flat_obs) -> action``) adds that
     policy's action to the observation. ``operator`` (a teleop device or simulated intervener) takes
     over from the policy while it holds control (``Intervention``, ``intervention_mode`` hil_serl/rlif).
-    ``reward_classifier`` replaces the task's reward with a learned success classifier's.
+    ``reward_classifier`` replaces the task's reward with a learned success classifier's; the env's own
+    success then never ends an episode behind the classifier's back.
     """
     if task.env_id not in gym.registry:
         known = sorted(k for k in gym.registry if k.startswith("robot_rl/"))
         raise ConfigError(f"task.env_id={task.env_id!r} is not registered; known ids: {known}")
     kwargs = {**task.env_kwargs(), **overrides}
+    if reward_classifier is not None and "terminate_on_success" in kwargs:
+        kwargs["terminate_on_success"] = False  # only the classifier's verdict may end an episode
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
     env = gym.make(task.env_id, disable_env_checker=True, **kwargs)
