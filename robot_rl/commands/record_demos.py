@@ -18,8 +18,6 @@ open a viewer window. Export the file to a rosbag2 with `robot-rl export-bag`.
 from __future__ import annotations
 
 import logging
-import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +27,11 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from robot_rl.commands.collect_demos import _env_meta
+from robot_rl.commands.view import has_display
 from robot_rl.config import ConfigError, TaskConfig, task_config
 from robot_rl.data.writer import EpisodeWriter, writer_mode
 from robot_rl.envs.make import make_env
+from robot_rl.envs.pacing import Pacer
 from robot_rl.safety.config import safety_config
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def run(cfg: DictConfig) -> int:
     n = int(cfg.n)
     if n < 1:
         raise ConfigError(f"n={n} must be >= 1 (episodes to keep)")
-    render = "human" if cfg.window and _has_display() and task.env_id != "robot_rl/RosRobot-v0" else None
+    render = "human" if cfg.window and has_display() and task.env_id != "robot_rl/RosRobot-v0" else None
     env = make_env(task, safety=safety_config(cfg), render_mode=render)
     device = make_device(cfg.device)
     recorder = Recorder(env, device, task, realtime=bool(cfg.realtime))
@@ -86,7 +86,7 @@ class Recorder:
     def __init__(self, env: gym.Env, device: Any, task: TaskConfig, realtime: bool = True) -> None:
         self.env, self.device = env, device
         self.dims = list(task.action_dims) if task.action_dims is not None else None
-        self.period_s = 1.0 / task.control_hz if realtime else 0.0
+        self.pacer = Pacer(env, task.control_hz, realtime)
 
     def episode(self, seed: int) -> tuple[dict[str, list] | None, dict[str, Any]]:
         """One episode; ``(None, attrs)`` when the operator discarded it."""
@@ -94,7 +94,8 @@ class Recorder:
         self.device.forget_events()  # a mark made while the arm reset belongs to no episode
         episode: dict[str, list] = {"obs": [obs], "actions": [], "rewards": [], "terminated": [],
                                     "truncated": [], "is_intervention": []}  # fmt: skip
-        mark, next_tick = "none", time.monotonic()
+        mark = "none"
+        self.pacer.restart()
         while True:
             state = self.device.read()
             if "discard" in state.events:
@@ -112,10 +113,4 @@ class Recorder:
             if terminated or truncated:
                 success = mark == "success" or (mark == "none" and bool(info.get("success", False)))
                 return episode, {"success": success, "seed": seed, "mark": mark}
-            if self.period_s:
-                next_tick += self.period_s
-                time.sleep(max(0.0, next_tick - time.monotonic()))
-
-
-def _has_display() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+            self.pacer.wait()

@@ -27,7 +27,6 @@ labels the frame on screen and every later one as success, *failure* switches ba
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from robot_rl.commands.collect_demos import _env_meta
 from robot_rl.config import ConfigError, TaskConfig, task_config
 from robot_rl.data.writer import writer_mode
 from robot_rl.envs.make import make_env
+from robot_rl.envs.pacing import Pacer
 from robot_rl.rewards.dataset_writer import FrameWriter
 from robot_rl.safety.config import safety_config
 
@@ -202,14 +202,15 @@ class DeviceEpisodes:
     def __init__(self, env: gym.Env, device: Any, task: TaskConfig, realtime: bool = True) -> None:
         self.env, self.device = env, device
         self.dims = list(task.action_dims) if task.action_dims is not None else None
-        self.period_s = 1.0 / task.control_hz if realtime else 0.0
+        self.pacer = Pacer(env, task.control_hz, realtime)
 
     def episode(self, seed: int, policy: str = "device") -> Episode | None:
         """One episode to the time limit; None when the operator discarded it (``policy`` is unused)."""
         obs, _ = self.env.reset(seed=seed)
         self.device.forget_events()  # a mark made while the arm reset belongs to no episode
         observations, labels, label = [obs], [False], False
-        next_tick, done = time.monotonic(), False
+        done = False
+        self.pacer.restart()
         while not done:
             state = self.device.read()
             if "discard" in state.events:
@@ -222,7 +223,5 @@ class DeviceEpisodes:
             observations.append(obs)
             labels.append(label)
             done = terminated or truncated
-            if self.period_s:
-                next_tick += self.period_s
-                time.sleep(max(0.0, next_tick - time.monotonic()))
+            self.pacer.wait()
         return observations, labels

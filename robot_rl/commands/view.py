@@ -18,7 +18,7 @@ from robot_rl.video import write_mp4
 log = logging.getLogger(__name__)
 
 
-def _has_display() -> bool:
+def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
@@ -28,7 +28,7 @@ def run(cfg: DictConfig) -> int:
         raise ConfigError(f"task {task.name!r} has no scripted expert to show (task.expert is null)")
     from sim.experts import make_expert
 
-    interactive = _has_display() if cfg.interactive == "auto" else bool(cfg.interactive)
+    interactive = has_display() if cfg.interactive == "auto" else bool(cfg.interactive)
     env = make_env(task, render_mode=None if interactive else "rgb_array", render_size=int(cfg.video_size))
     expert = make_expert(task.expert, env.unwrapped.action_scale, task.action_dims)
     try:

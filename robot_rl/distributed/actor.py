@@ -21,6 +21,7 @@ from safetensors.torch import load as load_weights
 
 from robot_rl.agents import Agent
 from robot_rl.data.layout import flatten_obs
+from robot_rl.envs.pacing import Pacer
 from robot_rl.transport.actor_client import ActorClient
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,7 @@ class Actor:
     ) -> None:
         self.env, self.agent, self.client = env, agent, client
         self.realtime, self.max_ahead_steps, self.warmup_steps = realtime, max_ahead_steps, warmup_steps
-        self.period_s = 1.0 / float(getattr(env.unwrapped, "control_hz", 10.0))
-        # An env over a robot's topics (RosRobotEnv) is clocked by the robot's ticks: never sleep on top.
-        self.sleeps = realtime and not getattr(env.unwrapped, "paced_by_robot", False)
+        self.pacer = Pacer(env, float(getattr(env.unwrapped, "control_hz", 10.0)), realtime)
         self.rng = np.random.default_rng(seed)
         self.seed = seed
         self.steps = 0
@@ -59,7 +58,7 @@ class Actor:
                 self._apply_weights(self.client.poll(0.05))
         obs = self._reset(self.seed * 100_003, should_stop)
         first = True
-        next_tick = time.monotonic()
+        self.pacer.restart()
         while (total_steps is None or self.steps < total_steps) and not should_stop():
             self._apply_weights(self.client.poll())
             if not self.realtime:
@@ -97,11 +96,10 @@ class Actor:
                 if obs is None:
                     break
                 first = True
+                self.pacer.restart()  # ticks count from the end of a reset, not from before it
             else:
                 obs = next_obs
-            if self.sleeps:
-                next_tick += self.period_s
-                time.sleep(max(0.0, next_tick - time.monotonic()))
+                self.pacer.wait()
         self.client.flush()
 
     def _reset(self, seed: int, should_stop: Callable[[], bool]) -> Any:
@@ -118,10 +116,12 @@ class Actor:
 
         thread = threading.Thread(target=reset, name="actor_reset", daemon=True)
         thread.start()
+        thread.join(0.05)  # returns as soon as the reset is done (a simulated one: ~1 ms)
         while thread.is_alive():
             if should_stop():
                 return None
-            self._apply_weights(self.client.poll(0.05))
+            self._apply_weights(self.client.poll(0.0))
+            thread.join(0.05)
         if "error" in outcome:
             raise outcome["error"]
         return outcome["obs"]
