@@ -24,6 +24,7 @@ import numpy as np
 from geometry_msgs.msg import TwistStamped
 from std_msgs.msg import Bool, Float64, String
 
+from drivers.msg_decode import twist_from_msg
 from drivers.teleop.device import EVENTS, TeleopDevice, TeleopState
 from drivers.teleop.mapping import DeviceConfig
 from drivers.teleop.ros_listener import RosListener
@@ -69,8 +70,7 @@ class TeleopTopic(TeleopDevice):
         )
 
     def _on_twist(self, msg: TwistStamped) -> None:
-        t = msg.twist
-        velocity = np.array([t.linear.x, t.linear.y, t.linear.z, t.angular.x, t.angular.y, t.angular.z])
+        velocity = twist_from_msg(msg)
         with self._lock:
             self._action[:6] = np.clip(velocity / self._speeds, -1.0, 1.0)
             self._received = time.monotonic()

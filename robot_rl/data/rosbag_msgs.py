@@ -19,6 +19,7 @@ from rosbags.rosbag2 import Reader
 from rosbags.typesys import Stores, get_typestore
 
 from drivers import topics as robot  # names only: drivers/topics.py imports no rclpy
+from drivers.msg_decode import image_from_msg, parts_from_msg, pose_from_msg, twist_from_msg, wrench_from_msg
 from robot_rl.data.layout import DatasetError
 
 TYPESTORE = get_typestore(Stores.ROS2_KILTED)  # standard messages are the same in Humble ... Kilted
@@ -141,39 +142,19 @@ def stamp_ns(msg: Msg, log_ns: int) -> int:
     return int(header.stamp.sec) * 10**9 + int(header.stamp.nanosec)
 
 
-def _xyz(v: Msg) -> list[float]:
-    return [v.x, v.y, v.z]
-
-
-def pose_array(msg: Msg) -> np.ndarray:
-    q = msg.pose.orientation
-    return np.array([*_xyz(msg.pose.position), q.w, q.x, q.y, q.z])
-
-
-def twist_array(msg: Msg) -> np.ndarray:
-    return np.array(_xyz(msg.twist.linear) + _xyz(msg.twist.angular))
-
-
-def wrench_array(msg: Msg) -> np.ndarray:
-    return np.array(_xyz(msg.wrench.force) + _xyz(msg.wrench.torque))
-
-
 def image_array(msg: Msg, topic: str) -> np.ndarray:
     """uint8 HxWx3 RGB from an rgb8/bgr8 Image; other encodings are refused."""
-    if msg.encoding not in ("rgb8", "bgr8"):
-        raise DatasetError(f"{topic}: image encoding {msg.encoding!r} is not rgb8/bgr8; record rgb8 images")
-    rows = np.asarray(msg.data, np.uint8).reshape(msg.height, msg.step)[:, : msg.width * 3]
-    img = rows.reshape(msg.height, msg.width, 3)
-    return np.ascontiguousarray(img[..., ::-1] if msg.encoding == "bgr8" else img)
+    try:
+        return image_from_msg(msg)
+    except ValueError as err:
+        raise DatasetError(f"{topic}: {err}") from None
 
 
 def parts_dict(msg: Msg, topic: str) -> dict[str, np.ndarray]:
-    data = np.asarray(msg.data, np.float64)
-    sizes = [int(d.size) for d in msg.layout.dim]
-    if sum(sizes) != len(data):
-        raise DatasetError(f"{topic}: layout sizes {sizes} do not add up to its {len(data)} values")
-    bounds = np.cumsum([0, *sizes])
-    return {d.label: data[a:b] for d, a, b in zip(msg.layout.dim, bounds[:-1], bounds[1:], strict=True)}
+    try:
+        return parts_from_msg(msg)
+    except ValueError as err:
+        raise DatasetError(f"{topic}: {err}") from None
 
 
 # ------------------------------------------------------------------------ observation keys <-> topics
@@ -211,11 +192,11 @@ def state_msg(rel: str, value: np.ndarray, stamp_ns: int) -> Msg:
 def obs_value(rel: str, key: str, msg: Msg, topic: str) -> np.ndarray:
     """Observation ``key`` from a message of topic ``rel`` (the inverse of ``obs_topic``)."""
     if rel == robot.TCP_POSE:
-        return pose_array(msg)
+        return pose_from_msg(msg)
     if rel == robot.TCP_TWIST:
-        return twist_array(msg)
+        return twist_from_msg(msg)
     if rel == robot.WRENCH:
-        return wrench_array(msg)
+        return wrench_from_msg(msg)
     if rel == robot.JOINT_STATES:
         return np.asarray(msg.position if key == "state.joint_pos" else msg.velocity)
     if rel == EPISODE_OBS:

@@ -144,7 +144,7 @@ def _episode(
     for t in range(steps):
         commands = streams[robot.CMD_TWIST].between(ticks[t], ticks[t + 1])
         no_command += not commands
-        actions[t, :6] = m.twist_array(commands[-1]) / scale if commands else 0.0
+        actions[t, :6] = m.twist_from_msg(commands[-1]) / scale if commands else 0.0
         actions[t, 6] = _gripper_action(streams.get(robot.CMD_GRIPPER), ticks[t + 1] - 1, obs[t])
     clipped = int(np.sum(np.abs(actions) > 1 + 1e-6))
     if clipped or no_command:
@@ -174,11 +174,11 @@ def _episode(
 
 
 def _observation(streams: dict[str, _Stream], tick: int, until: int, opts: RecordingOptions) -> dict:
-    state = {"tcp_pose": m.pose_array(streams[robot.TCP_POSE].at(tick))}
+    state = {"tcp_pose": m.pose_from_msg(streams[robot.TCP_POSE].at(tick))}
     if robot.TCP_TWIST in streams:
-        state["tcp_vel"] = m.twist_array(streams[robot.TCP_TWIST].at(until))
+        state["tcp_vel"] = m.twist_from_msg(streams[robot.TCP_TWIST].at(until))
     if robot.WRENCH in streams:
-        state["tcp_wrench"] = m.wrench_array(streams[robot.WRENCH].at(until))
+        state["tcp_wrench"] = m.wrench_from_msg(streams[robot.WRENCH].at(until))
     if robot.JOINT_STATES in streams:
         state.update(_joints(streams[robot.JOINT_STATES].at(until), opts))
     obs: dict[str, Any] = {"state": {k: np.asarray(v, np.float32) for k, v in state.items()}}
