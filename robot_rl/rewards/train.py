@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from robot_rl.errors import ConfigError
 from robot_rl.networks import random_shift
 from robot_rl.rewards.classifier import RewardClassifier
 from robot_rl.rewards.dataset import FrameDataset, require_both_classes
@@ -96,7 +97,10 @@ def train_classifier(
         k for k in state_keys or [] if k not in data.state
     ]
     if unknown:
-        raise ValueError(f"{unknown} not in {data.path}: cameras {data.cameras}, state {sorted(data.state)}")
+        raise ConfigError(
+            f"{unknown} not in {data.path}: it has cameras {data.cameras} and state keys "
+            f"{sorted(data.state)}; set cameras= and state_keys= from those"
+        )
     torch.manual_seed(cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
     train_idx, val_idx = split_by_group(data.frame_groups(), data.labels, cfg.val_fraction, cfg.seed)
