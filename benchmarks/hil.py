@@ -27,14 +27,12 @@ from pathlib import Path
 import numpy as np
 from common import ROBOT_RL, binned, curve, first_at, runs_parser, scalars, sh, train_runs
 
-COMMON = ["task=pick_cube", "train.eval_episodes=20", "train.video_episodes=0", "train.torch_threads=1"]
-#: mode -> its settings. Every mode shares one learner: the project's SAC+BC with the BC term Q-filtered
-#: (agent.bc_q_filter), which the intervener's imperfect corrections need (docs/hil.md).
-MODES = {
-    "none": ["intervention=none", "agent.bc_q_filter=true"],
-    "hil_serl": ["intervention=hil_serl", "agent.bc_q_filter=true"],
-    "rlif": ["intervention=rlif", "agent.bc_q_filter=true"],
-}
+#: Every mode shares one learner: the project's SAC+BC with the BC term Q-filtered (agent.bc_q_filter), which
+#: the intervener's imperfect corrections need (docs/hil.md).
+COMMON = ["task=pick_cube", "train.eval_episodes=20", "train.video_episodes=0", "train.torch_threads=1",
+          "agent.bc_q_filter=true"]  # fmt: skip
+#: mode -> its settings.
+MODES = {"none": ["intervention=none"], "hil_serl": ["intervention=hil_serl"], "rlif": ["intervention=rlif"]}
 
 
 def intervener_success(episodes: int, overrides: list[str]) -> float:

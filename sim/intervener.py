@@ -54,6 +54,8 @@ class SimulatedIntervener:
     def __init__(self, expert: ScriptedExpert, cfg: IntervenerConfig, dims: list[int] | None = None) -> None:
         self.expert, self.cfg = expert, cfg
         self.dims = list(range(7)) if dims is None else list(dims)
+        self.moves = [d for d in self.dims if d < 3]  # the translation commands it compares
+        self.judges_gripper = 6 in self.dims
         self.rng = np.random.default_rng(cfg.seed)
         self.left = 0  # steps of the current take-over still to go
         self.disagreement = 0.0  # averaged over the last steps
@@ -72,12 +74,12 @@ class SimulatedIntervener:
         """Update the averaged disagreement with this step's proposal; True when it is over the threshold."""
         own = self.expert.act(obs) if self.cfg.judges_truly else self.act(obs)
         proposed = np.asarray(proposed, dtype=np.float64)
-        now = 0.0
-        moves = [d for d in self.dims if d < 3]
-        if moves and np.linalg.norm(own[moves]) > 0.1:
-            norms = np.linalg.norm(own[moves]) * max(np.linalg.norm(proposed[moves]), 1e-6)
+        now, moves = 0.0, self.moves
+        own_speed = np.linalg.norm(own[moves]) if moves else 0.0
+        if own_speed > 0.1:
+            norms = own_speed * max(np.linalg.norm(proposed[moves]), 1e-6)
             now += 1.0 - float(np.dot(own[moves], proposed[moves])) / norms
-        if 6 in self.dims and np.sign(own[6]) != np.sign(proposed[6]):
+        if self.judges_gripper and np.sign(own[6]) != np.sign(proposed[6]):
             now += 1.0
         self.disagreement += self.cfg.smoothing * (now - self.disagreement)
         return self.disagreement > self.cfg.threshold

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +33,9 @@ class Learner:
         self.pending: deque[list[Any]] = deque()  # [session, count] not yet consumed, in arrival order
         self.last_session: str | None = None
         self.episode_returns: dict[str, float] = {}
-        self.tallies: dict[str, InterventionTally] = {}  # per actor session
+        self.tallies: defaultdict[str, InterventionTally] = defaultdict(
+            InterventionTally
+        )  # per actor session
         self._published_at = -publish_every
 
     def run(
@@ -60,7 +62,7 @@ class Learner:
                                bool(item["terminated"]), bool(item["truncated"]), intervened,
                                new_chain=item["first"] or session != self.last_session,
                                refused_action=item.get("refused_action"))  # fmt: skip
-            self.tallies.setdefault(session, InterventionTally()).add(intervened)
+            self.tallies[session].add(intervened)
             self.last_session = session
             self.trainer.count_safety(item.get("safety", []))
             self._episode_stats(session, item)
