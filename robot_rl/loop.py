@@ -26,7 +26,7 @@ from robot_rl.buffers import MixedBuffer, ReplayBuffer
 from robot_rl.checkpoint import load_checkpoint, save_checkpoint
 from robot_rl.data.layout import flatten_obs as flat_obs
 from robot_rl.envs.classifier_reward import ClassifierStats
-from robot_rl.envs.intervention import InterventionTally
+from robot_rl.envs.intervention import InterventionTally, executed_action
 from robot_rl.envs.wrappers import RestrictDoF
 from robot_rl.errors import ConfigError
 from robot_rl.metrics import MetricLogger, plot_learning_curve, write_eval_csv
@@ -216,9 +216,7 @@ class Trainer:
             else:
                 action = self.agent.act(flat)
             next_obs, reward, terminated, truncated, info = self.env.step(action)
-            intervened = bool(info.get("is_intervention", False))
-            executed = info["intervene_action"] if intervened else action
-            refused = action if info.get("takeover", False) else None
+            executed, intervened, refused = executed_action(action, info)
             self.store(flat, executed, float(reward), flat_obs(next_obs), terminated, truncated, intervened,
                        refused_action=refused)  # fmt: skip
             self.interventions.add(intervened)

@@ -31,6 +31,7 @@ from tqdm import tqdm
 from robot_rl.config import ConfigError, TaskConfig, task_config
 from robot_rl.data.episodes import DatasetError, EpisodeWriter
 from robot_rl.data.writer import writer_mode
+from robot_rl.envs.intervention import executed_action
 from robot_rl.envs.make import make_env
 
 log = logging.getLogger(__name__)
@@ -162,10 +163,7 @@ def _run_episode(env: gym.Env, expert: Expert, seed: int) -> tuple[dict[str, Any
     while not (terminated or truncated):
         action = np.asarray(expert(obs), dtype=np.float32)
         obs, reward, terminated, truncated, info = env.step(action)
-        intervened = bool(info.get("is_intervention"))
-        if intervened and info.get("intervene_action") is not None:
-            # Store the executed action: an intervention wrapper replaced the expert's.
-            action = np.asarray(info["intervene_action"], dtype=np.float32)
+        action, intervened, _ = executed_action(action, info)  # an intervention may have replaced it
         for key, value in zip(keys, (obs, action, reward, terminated, truncated, intervened), strict=True):
             episode[key].append(value)
     return episode, bool(info["success"])

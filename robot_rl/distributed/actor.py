@@ -21,6 +21,7 @@ from safetensors.torch import load as load_weights
 
 from robot_rl.agents import Agent
 from robot_rl.data.layout import flatten_obs
+from robot_rl.envs.intervention import executed_action
 from robot_rl.envs.pacing import Pacer
 from robot_rl.transport.actor_client import ActorClient
 
@@ -70,15 +71,13 @@ class Actor:
                 action = self.agent.act(flat)
             next_obs, reward, terminated, truncated, info = self.env.step(action)
             self.step_times.append(time.monotonic())
-            intervened = bool(info.get("is_intervention", False))
-            executed = info["intervene_action"] if intervened else action  # an operator's, when they drove
+            executed, intervened, refused = executed_action(action, info)
             self.client.add(
                 {
                     "obs": flat,
-                    "action": np.asarray(executed, dtype=np.float32),
+                    "action": executed,
                     "is_intervention": intervened,
-                    # the policy's proposal an operator refused by taking over (RLIF learns from it)
-                    "refused_action": np.asarray(action, dtype=np.float32) if info.get("takeover") else None,
+                    "refused_action": refused,  # the proposal an operator refused by taking over (RLIF)
                     "reward": float(reward),
                     "next_obs": flatten_obs(next_obs),
                     "terminated": bool(terminated),

@@ -65,6 +65,15 @@ class Intervention(gym.Wrapper):
         return self.obs, reward, terminated, truncated, info
 
 
+def executed_action(proposed: np.ndarray, info: dict[str, Any]) -> tuple[np.ndarray, bool, np.ndarray | None]:
+    """What a step executed (the operator's action while they drove, else the proposal), whether an
+    operator drove it, and the proposal they refused by taking over on this step (else None)."""
+    intervened = bool(info.get("is_intervention", False))
+    executed = np.asarray(info["intervene_action"] if intervened else proposed, dtype=np.float32)
+    refused = np.asarray(proposed, dtype=np.float32) if info.get("takeover", False) else None
+    return executed, intervened, refused
+
+
 class InterventionTally:
     """Per-episode intervention numbers from the per-step ``is_intervention`` flags."""
 
