@@ -47,7 +47,6 @@ from robot_rl.envs.interface import base_info, check_action, make_action_space, 
 from robot_rl.errors import DeviceError
 
 PANDA_ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 8))
-TASK_FIELDS = ("stamp", "success", "reward")
 _instances = itertools.count()
 
 
@@ -279,7 +278,8 @@ class RosRobotEnv(gym.Env):
         sizes = {image_from_msg(state[topics.camera_topic(c)]).shape[:2] for c in self.cameras}
         if len(sizes) > 1:
             raise ValueError(f"cameras {list(self.cameras)} publish different image sizes {sorted(sizes)}")
-        privileged = {name: len(v) for name, v in self._task_parts(state).items() if name not in TASK_FIELDS}
+        parts = self._task_parts(state)
+        privileged = {name: len(v) for name, v in parts.items() if name not in topics.TASK_FIELDS}
         return make_observation_space(
             len(self.arm_joints),
             wrench=wrench,

@@ -36,6 +36,7 @@ TCP_POSE = "tcp_pose"
 TCP_TWIST = "tcp_twist"
 WRENCH = "wrench"
 TASK_STATE = "task_state"
+TASK_FIELDS = ("stamp", "success", "reward")  # task_state parts that are not privileged observations
 CMD_TWIST = "cmd/twist"
 CMD_GRIPPER = "cmd/gripper"
 RESET = "reset"

@@ -44,7 +44,6 @@ from robot_rl.data import rosbag_msgs as m
 from robot_rl.data.layout import DatasetError
 
 log = logging.getLogger(__name__)
-TASK_FIELDS = ("stamp", "success", "reward")  # task_state parts that are not privileged observations
 STATE_TOPICS = (robot.JOINT_STATES, robot.TCP_TWIST, robot.WRENCH, robot.TASK_STATE)  # besides cameras
 
 
@@ -187,7 +186,7 @@ def _observation(streams: dict[str, _Stream], tick: int, until: int, opts: Recor
         obs["images"] = {cam: m.image_array(s.at(until), cam) for cam, s in cams.items()}
     if robot.TASK_STATE in streams:
         parts = m.parts_dict(streams[robot.TASK_STATE].at(until), robot.TASK_STATE)
-        privileged = {k: v.astype(np.float32) for k, v in parts.items() if k not in TASK_FIELDS}
+        privileged = {k: v.astype(np.float32) for k, v in parts.items() if k not in robot.TASK_FIELDS}
         if privileged:
             obs["privileged"] = privileged
     return obs
