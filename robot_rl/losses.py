@@ -52,6 +52,27 @@ def bc_loss(
     return (error * keep).mean() if keep is not None else error.mean()
 
 
+def demo_bc_term(
+    critic_q,
+    demo_features: torch.Tensor,
+    demo_policy_action: torch.Tensor,
+    demo_action: torch.Tensor,
+    q_policy: torch.Tensor,
+    q_filter: bool,
+) -> tuple[torch.Tensor, float]:
+    """The BC regulariser on demo samples and the share the Q filter kept.
+
+    ``critic_q(features, action) -> (E, B)``; ``q_policy`` (E, B) is the critic on the policy's actions
+    at the same demo states. With ``q_filter`` only samples where the critic rates the demonstrated action
+    above the policy's are imitated (Nair et al. 2018)."""
+    keep = None
+    if q_filter:
+        with torch.no_grad():
+            keep = critic_q(demo_features, demo_action).mean(dim=0) > q_policy.mean(dim=0)
+    kept = 1.0 if keep is None else keep.float().mean().item()
+    return bc_loss(demo_policy_action, demo_action, keep), kept
+
+
 def temperature_loss(log_alpha: torch.Tensor, log_prob: torch.Tensor, target_entropy: float) -> torch.Tensor:
     """Tune alpha so the policy entropy tracks ``target_entropy`` (Haarnoja et al. 2018b, eq. 18)."""
     return -(log_alpha.exp() * (log_prob.detach() + target_entropy)).mean()

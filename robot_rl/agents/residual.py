@@ -53,6 +53,8 @@ class ResidualConfig:
     exploration_noise: float = 0.1  # TD3: Gaussian noise on the residual (pre-tanh units of the scale)
     q_weight: float = 2.5  # TD3: actor loss = -q_weight * Q / mean|Q| + residual_penalty * residual^2
     residual_penalty: float = 1.0  # pulls the residual towards 0 (the base) unless Q clearly gains
+    bc_weight: float = 0.0  # on demo samples, pull the executed action towards the demonstrated one
+    bc_q_filter: bool = True  # ... only where Q(s, demo action) > Q(s, executed action) (Nair 2018)
     target_noise: float = 0.2  # TD3 target policy smoothing
     target_noise_clip: float = 0.5
     base_warmup_steps: int = 1000  # exploration steps that execute base + N(0, base_noise)
@@ -183,11 +185,12 @@ class ResidualAgent(PolicyWeights):
         ].numpy()
 
     # ------------------------------------------------------------------------------------------ learning
-    def update(self, batch: Batch) -> dict[str, float]:
+    def update(self, batch: Batch, actor: bool = True) -> dict[str, float]:
         metrics = self._update_critic(batch)
         self.num_updates += 1
         cfg = self.cfg
-        if self.num_updates > cfg.critic_warmup_updates and self.num_updates % cfg.actor_delay == 0:
+        warm = self.num_updates > cfg.critic_warmup_updates
+        if actor and warm and self.num_updates % cfg.actor_delay == 0:
             metrics.update(self._update_actor(batch))
             if cfg.algorithm == "td3":
                 losses.polyak_update(self.target_actor, self.actor, cfg.tau)
@@ -239,11 +242,20 @@ class ResidualAgent(PolicyWeights):
             scale = self.cfg.q_weight / q.abs().mean().detach().clamp_min(1e-3)
             loss = -scale * q.mean()
         loss = loss + self.cfg.residual_penalty * residual.pow(2).mean()
+        bc, bc_kept = torch.zeros(()), 1.0
+        demo = batch.from_demos
+        if self.cfg.bc_weight > 0 and bool(demo.any()):  # the residual corrects the base towards the demo
+            bc, bc_kept = losses.demo_bc_term(
+                self.critic.forward_features, features[demo], action[demo], batch.actions[demo],
+                q[:, demo].detach(), self.cfg.bc_q_filter,
+            )  # fmt: skip
+            loss = loss + self.cfg.bc_weight * bc
         self.actor_opt.zero_grad(set_to_none=True)
         loss.backward()
         self._clip(self.actor)
         self.actor_opt.step()
-        metrics = {"train/actor_loss": loss.item(), "train/residual_abs": residual.abs().mean().item()}
+        metrics = {"train/actor_loss": loss.item(), "train/residual_abs": residual.abs().mean().item(),
+                   "train/bc_loss": bc.item(), "train/bc_kept": bc_kept}  # fmt: skip
         if stochastic:
             temp_loss = losses.temperature_loss(self.log_alpha, log_prob, self.target_entropy)
             self.temperature_opt.zero_grad(set_to_none=True)
