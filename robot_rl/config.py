@@ -48,6 +48,8 @@ class TaskConfig:
     action_dims: list[int] | None = None  # DoF the policy controls (indices into the 7-D action); None: all
     state_keys: list[str] | None = None  # flat observation keys the learner uses as state; None: all
     kwargs: dict = field(default_factory=dict)  # extra env constructor keywords (any gymnasium env)
+    # Domain randomization of the MuJoCo tasks (the `dr` config group; sim/randomization.py). Off if empty.
+    randomization: dict = field(default_factory=dict)
 
     def env_kwargs(self) -> dict:
         """Keyword arguments of the env constructor: the interface's settings for robot_rl envs only."""
@@ -63,6 +65,7 @@ class TaskConfig:
             "images": self.images,
             "cameras": tuple(self.cameras),
             "image_size": self.image_size,
+            **({"randomization": dict(self.randomization)} if self.randomization.get("enabled") else {}),
         }
 
 

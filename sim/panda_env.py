@@ -26,6 +26,7 @@ from robot_rl.envs.interface import (
 )
 from robot_rl.envs.tcp_target import TcpTarget
 from sim.controller import DiffIKController
+from sim.randomization import DomainRandomization, DomainRandomizer
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 ARM_JOINTS = [f"joint{i}" for i in range(1, 8)]
@@ -37,12 +38,15 @@ HOME_TCP_QUAT = np.array([0.0, 1.0, 0.0, 0.0])
 MAX_JOINT_VEL = np.array([2.175, 2.175, 2.175, 2.175, 2.61, 2.61, 2.61])
 FINGER_OPEN_M = 0.04  # per finger
 RAMP_CHUNKS = 4
+#: What a delayed action queue executes before the first chosen action arrives: stand still, gripper open.
+HOLD_ACTION = np.array([0, 0, 0, 0, 0, 0, -1], dtype=np.float32)
 
 
 class PandaMujocoEnv(ArmEnv):
     """Base class: arm, gripper, controller, observations, cameras. Subclasses define the task.
 
-    Subclasses set ``scene_file`` and implement ``_reset_task``, ``_privileged`` and ``_evaluate``.
+    Subclasses set ``scene_file`` and implement ``_reset_task``, ``_privileged`` and ``_evaluate``;
+    ``dr_bodies`` and ``dr_object_keys`` name the objects domain randomization varies (sim/randomization.py).
     """
 
     scene_file: str = ""
@@ -52,9 +56,13 @@ class PandaMujocoEnv(ArmEnv):
     workspace_high = np.array([0.75, 0.35, 0.55])
     #: Orientation box: the TCP rotation vector relative to ``HOME_TCP_QUAT`` (base frame) [rad].
     rotation_limit = np.array([0.5, 0.5, 1.2])
+    #: Free bodies whose mass/friction/size are randomized, and the privileged keys of their positions.
+    dr_bodies: tuple[str, ...] = ()
+    dr_object_keys: tuple[str, ...] = ()
 
-    def __init__(self, **settings: Any) -> None:
-        """:param settings: ``robot_rl.envs.interface.ArmEnvSettings`` fields (control_hz, images ...)."""
+    def __init__(self, randomization: dict[str, Any] | None = None, **settings: Any) -> None:
+        """:param settings: ``robot_rl.envs.interface.ArmEnvSettings`` fields (control_hz, images ...);
+        ``randomization``: ``sim.randomization.DomainRandomization`` fields (the ``dr`` config)."""
         ArmEnvSettings(**settings).apply(self, minimum_substeps=RAMP_CHUNKS)
         self.model = mujoco.MjModel.from_xml_path(str(ASSETS / "panda" / self.scene_file))
         self.model.opt.timestep = settings.get("physics_dt", ArmEnvSettings.physics_dt)
@@ -71,6 +79,13 @@ class PandaMujocoEnv(ArmEnv):
         self.tcp_target = TcpTarget(
             self.action_scale, self.workspace_low, self.workspace_high, HOME_TCP_QUAT, self.rotation_limit
         )
+        dr = DomainRandomization.from_dict(randomization)
+        self.randomizer = None
+        if dr.enabled:
+            actuators = [self.model.actuator(f"act{i}").id for i in range(1, len(ARM_JOINTS) + 1)]
+            self.randomizer = DomainRandomizer(
+                dr, self.model, list(self.dr_bodies), self._arm_dadr, actuators
+            )
 
         self.action_space = make_action_space()
         self.observation_space = make_observation_space(
@@ -105,15 +120,33 @@ class PandaMujocoEnv(ArmEnv):
         self.data.qpos[self._finger_qadr : self._finger_qadr + 2] = FINGER_OPEN_M
         self.data.ctrl[self._gripper_act] = FINGER_OPEN_M
         self._reset_task(self.np_random)
+        if self.randomizer is not None:
+            self._randomize()
         mujoco.mj_forward(self.model, self.data)
         # Let contacts settle so the first observation is at rest.
         mujoco.mj_step(self.model, self.data, nstep=self.substeps)
         self.tcp_target.reset(self.tcp_pose()[1])
         success, _, _ = self._evaluate()
-        return self._observation(), base_info(success)
+        return self._observation(), self._with_randomization(base_info(success))
+
+    def _randomize(self) -> None:
+        """Draw and apply this episode's randomization; resized objects are set down on the table."""
+        self.randomizer.sample(self.np_random)
+        self.randomizer.apply()
+        for body in self.dr_bodies:
+            joint = self.model.body(body).jntadr[0]
+            if joint >= 0 and self.model.jnt_type[joint] == mujoco.mjtJoint.mjJNT_FREE:
+                self.data.qpos[self.model.jnt_qposadr[joint] + 2] += self.randomizer.size_lift(body)
+
+    def _with_randomization(self, info: dict[str, Any]) -> dict[str, Any]:
+        if self.randomizer is not None:
+            info["randomization"] = dict(self.randomizer.values)
+        return info
 
     def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         action = check_action(action)
+        if self.randomizer is not None:
+            action = self.randomizer.delayed(action, HOLD_ACTION)
         target_pos, target_quat = self.tcp_target(self.tcp_pose()[0], action)
         q_start = self.data.ctrl[: len(ARM_JOINTS)].copy()
         if np.any(action[:6]):
@@ -129,7 +162,7 @@ class PandaMujocoEnv(ArmEnv):
             n = chunk if i < RAMP_CHUNKS else self.substeps - chunk * (RAMP_CHUNKS - 1)
             mujoco.mj_step(self.model, self.data, nstep=n)
         reward, terminated, info = step_outcome(self, *self._evaluate())
-        return self._observation(), reward, terminated, False, info
+        return self._observation(), reward, terminated, False, self._with_randomization(info)
 
     def close(self) -> None:
         for renderer in self._renderers.values():
@@ -177,4 +210,6 @@ class PandaMujocoEnv(ArmEnv):
         if self.cameras:
             obs["images"] = {cam: self.render_camera(cam, self.image_size) for cam in self.cameras}
         obs["privileged"] = {k: v.astype(np.float32) for k, v in self._privileged().items()}
+        if self.randomizer is not None:
+            self.randomizer.observe(obs, self.np_random, list(self.dr_object_keys))
         return obs

@@ -217,12 +217,13 @@ class SACAgent(PolicyWeights):
             out[key] = random_shift(obs[key], self.cfg.augment_pad, self.generator)
         return out
 
-    def update(self, batch: Batch) -> dict[str, float]:
-        """One critic update, plus an actor and temperature update every ``actor_delay`` calls."""
+    def update(self, batch: Batch, actor: bool = True) -> dict[str, float]:
+        """One critic update, plus an actor and temperature update every ``actor_delay`` calls (never
+        with ``actor=False``: a warm start recalibrates the critic first)."""
         obs, next_obs = self._augment(batch.obs), self._augment(batch.next_obs)
         metrics = self._update_critic(obs, batch, next_obs)
         self.num_updates += 1
-        if self.num_updates % self.cfg.actor_delay == 0:
+        if actor and self.num_updates % self.cfg.actor_delay == 0:
             metrics.update(self._update_actor_and_temperature(obs, batch))
         return metrics
 
@@ -278,13 +279,10 @@ class SACAgent(PolicyWeights):
             demo_features = features[batch.from_demos]
             demo_action = batch.actions[batch.from_demos][:, : self.continuous_dim]
             mean_action, _ = self.actor(demo_features, deterministic=True)
-            keep = None
-            if self.cfg.bc_q_filter:  # imitate only where the critic rates the demo above the policy
-                with torch.no_grad():
-                    q_demo = self.critic.forward_features(demo_features, demo_action).mean(dim=0)
-                    keep = q_demo > q[:, batch.from_demos].mean(dim=0)
-                bc_kept = keep.float().mean().item()
-            bc = losses.bc_loss(mean_action, demo_action, keep)
+            bc, bc_kept = losses.demo_bc_term(
+                self.critic.forward_features, demo_features, mean_action, demo_action,
+                q[:, batch.from_demos], self.cfg.bc_q_filter,
+            )  # fmt: skip
             loss = loss + self.cfg.bc_weight * bc
         self.actor_opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -52,7 +52,14 @@ def make_env(
         kwargs["terminate_on_success"] = False  # only the classifier's verdict may end an episode
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
-    env = gym.make(task.env_id, disable_env_checker=True, **kwargs)
+    try:
+        env = gym.make(task.env_id, disable_env_checker=True, **kwargs)
+    except TypeError as err:
+        if "randomization" not in str(err):
+            raise
+        raise ConfigError(
+            f"{task.env_id} has no domain randomization (only the MuJoCo tasks do); drop the dr= setting"
+        ) from None
     if safety is not None and safety.enabled:
         env = SafetyShield(env, safety, base_policy=base_policy, risk_monitor=risk_monitor(safety))
     if operator is not None:
