@@ -77,16 +77,19 @@ class RosRobotEnv(gym.Env):
         task_state: bool = True,
         sim_node: str = "sim_robot",  # node whose ``seed`` parameter seeds resets; "" for hardware
         timeout_s: float = 10.0,
+        home_quat: tuple[float, ...] = (0.0, 1.0, 0.0, 0.0),
         **simulator_only: Any,
     ) -> None:
         """Settings are the task's (``TaskConfig.env_kwargs``) plus the robot's topic layout.
 
+        :param home_quat: the TCP orientation at home (wxyz), the centre of a shield's rotation box.
         :param simulator_only: settings of simulated envs (``physics_dt``, ``render_size``); ignored.
         """
         del simulator_only
         if reward_type not in ("sparse", "dense"):
             raise ValueError(f"reward_type={reward_type!r} is not one of ['sparse', 'dense']")
         self.namespace = namespace
+        self.home_quat = np.asarray(home_quat, dtype=np.float64)
         self.control_hz = float(control_hz)
         self.period_s = 1.0 / self.control_hz
         self.action_scale = np.array(action_scale, dtype=np.float64)

@@ -20,6 +20,16 @@ from robot_rl.errors import CheckpointError, ConfigError
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "train": ("train", "train", "train SAC/RLPD on a task in one process (curves, video, checkpoints)"),
     "eval": ("eval", "eval", "evaluate a checkpoint: success rate over seeded episodes and an MP4"),
+    "export": (
+        "export",
+        "export",
+        "export a checkpoint's policy (weights + observation/action spec) for deploy",
+    ),
+    "deploy": (
+        "deploy",
+        "deploy",
+        "run a trained policy on sim, fake hardware or a real arm behind the shield; report and MP4",
+    ),
     "keys": ("keys", "keys", "make CURVE key pairs that encrypt and authenticate actor/learner traffic"),
     "train-bc": ("train_bc", "train_bc", "behaviour cloning from HDF5 demos: a base policy for residual RL"),
     "view": ("view", "view", "watch the scripted expert on a task: a window, or an MP4 when headless"),
@@ -78,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         return importlib.import_module("robot_rl.commands.launch").main(args)
     module_name, config_name, summary = COMMANDS[command]
     module = importlib.import_module(f"robot_rl.commands.{module_name}")
+    # A command's plain setting may share its name with a config group (deploy's robot= vs configs/robot/):
+    # ARG_ALIASES maps it to the key the command's config really has.
+    for name, key in getattr(module, "ARG_ALIASES", {}).items():
+        args = [f"{key}={a.split('=', 1)[1]}" if a.startswith(f"{name}=") else a for a in args]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if "-h" in args or "--help" in args:

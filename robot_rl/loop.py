@@ -31,6 +31,7 @@ from robot_rl.envs.wrappers import RestrictDoF
 from robot_rl.errors import ConfigError
 from robot_rl.metrics import MetricLogger, plot_learning_curve, write_eval_csv
 from robot_rl.obs import ObsSpec
+from robot_rl.policy_export import policy_io, warm_start
 from robot_rl.safety.conservative import ConservativeMixer
 from robot_rl.safety.risk import EnsembleDisagreement
 from robot_rl.safety.shield import SafetyShield
@@ -68,6 +69,13 @@ class TrainConfig:
     # env's reward instead of the task's (robot_rl/envs/classifier_reward.py). None: the task's reward.
     reward_classifier: str | None = None
     classifier_ends_episode: bool = True  # the classifier's success ends the episode
+    # Warm-start fine-tuning (WSRL, Zhou et al. 2024): start from a trained run's checkpoint (actor,
+    # critics, temperature) or an export (policy only); for the first `warm_start_steps` env steps the
+    # pre-trained policy collects while only the critic learns; the source's replay is not kept unless
+    # `retain_source_data` (then it is the offline half of each batch, in place of demos).
+    init_from: str | None = None
+    warm_start_steps: int = 0
+    retain_source_data: bool = False
 
 
 class Trainer:
@@ -139,7 +147,16 @@ class Trainer:
             return ReplayBuffer(spaces, action_dim, capacity + room, demos=True, **buffer_args)
 
         self.offline: ReplayBuffer | None = None
-        if demo_loader is not None:
+        if cfg.init_from:
+            warm_start(self.agent, self.spec, action_dim, cfg.init_from)
+            log.info("warm start from %s", cfg.init_from)
+        if cfg.retain_source_data:
+            if not cfg.init_from or demo_loader is not None:
+                raise ConfigError(
+                    "train.retain_source_data needs train.init_from and no train.demos (demos=null)"
+                )
+            self.offline = source_replay(Path(cfg.init_from), demo_buffer)
+        elif demo_loader is not None:
             self.offline = demo_loader(demo_buffer, self.spec)
         elif room:
             self.offline = demo_buffer(0)
@@ -162,6 +179,7 @@ class Trainer:
             "torch_generator": self.agent.generator.get_state().tolist(),
             "history": self.history,
             "agent_counters": getattr(self.agent, "counters", dict)(),
+            "policy_io": policy_io(self.spec, int(np.prod(self.env.action_space.shape))),  # for export
         }
 
     def checkpointed_buffers(self) -> dict[str, ReplayBuffer]:
@@ -305,8 +323,9 @@ class Trainer:
         rate when an evaluation ran."""
         cfg = self.cfg
         if self.env_steps >= cfg.learning_starts:
+            actor_learns = self.env_steps > cfg.warm_start_steps
             for _ in range(cfg.utd_ratio):
-                metrics = self.agent.update(self.replay.sample(cfg.batch_size, self.rng))
+                metrics = self.agent.update(self.replay.sample(cfg.batch_size, self.rng), actor=actor_learns)
             if self.env_steps % 250 == 0:
                 elapsed = max(time.time() - self.start_time, 1e-9)
                 metrics["time/sps"] = (self.env_steps - self.start_steps) / elapsed
@@ -404,6 +423,20 @@ class Trainer:
             video_env.close()
         frames = [f for f in frames if f is not None]
         return write_mp4(self.run_dir / "eval.mp4", frames, fps=10) if frames else None
+
+
+def source_replay(checkpoint: Path, make_buffer: Callable[[int], ReplayBuffer]) -> ReplayBuffer:
+    """A warm start's retained data: the source checkpoint's online replay, as the offline buffer."""
+    path = checkpoint / "replay_online.npz"
+    if not path.is_file():
+        raise ConfigError(
+            f"train.retain_source_data: {checkpoint} has no replay_online.npz (an export has none)"
+        )
+    with np.load(path, allow_pickle=False) as data:
+        state = {k: data[k] for k in data.files}
+    buffer = make_buffer(len(state["valid"]))
+    buffer.load_state_dict(state)
+    return buffer
 
 
 def attach_ensemble_monitor(env: gym.Env, agent: Agent) -> None:
