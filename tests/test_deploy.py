@@ -58,8 +58,9 @@ def test_export_holds_only_the_policy_and_acts_like_the_checkpoint(pick_cube_che
         obs, *_ = env.step(action)
 
 
-def test_deploy_in_sim_writes_a_report_and_video_and_refuses_another_robots_spec(pick_cube_checkpoint,
-                                                                                 tmp_path, capsys) -> None:  # fmt: skip
+def test_deploy_in_sim_reports_and_refuses_another_robots_spec(
+    pick_cube_checkpoint, tmp_path, capsys
+) -> None:
     out = tmp_path / "deploy"
     args = [
         "deploy",
@@ -111,5 +112,5 @@ def test_deploy_on_fake_hardware_through_the_launch_file(pick_cube_checkpoint, t
 def test_python_api_refuses_a_bad_folder(tmp_path) -> None:
     from robot_rl.errors import CheckpointError
 
-    with pytest.raises(CheckpointError, match="config.yaml"):
+    with pytest.raises(CheckpointError, match=r"config\.yaml"):
         load_policy(tmp_path)

@@ -46,5 +46,5 @@ def test_retained_source_data_and_a_mismatching_source(tmp_path) -> None:
     source = train_tiny(tmp_path / "source", "pick_cube")
     kept = trainer(tmp_path / "kept", f"train.init_from={source}", "train.retain_source_data=true")
     assert kept.offline is not None and len(kept.offline) == 150
-    with pytest.raises(SpecMismatch, match="privileged.cube_pos"):
+    with pytest.raises(SpecMismatch, match=r"privileged\.cube_pos"):
         trainer(tmp_path / "other", f"train.init_from={source}", "task.state_keys=[state.tcp_pose]")
