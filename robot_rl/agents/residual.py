@@ -53,7 +53,7 @@ class ResidualConfig:
     exploration_noise: float = 0.1  # TD3: Gaussian noise on the residual (pre-tanh units of the scale)
     q_weight: float = 2.5  # TD3: actor loss = -q_weight * Q / mean|Q| + residual_penalty * residual^2
     residual_penalty: float = 1.0  # pulls the residual towards 0 (the base) unless Q clearly gains
-    bc_weight: float = 0.0  # on demo samples, pull the executed action towards the demonstrated one
+    bc_weight: float = 2.0  # on demo samples, pull the executed action towards the demonstrated one
     bc_q_filter: bool = True  # ... only where Q(s, demo action) > Q(s, executed action) (Nair 2018)
     target_noise: float = 0.2  # TD3 target policy smoothing
     target_noise_clip: float = 0.5
