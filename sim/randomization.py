@@ -101,25 +101,20 @@ class DomainRandomizer:
         self.pending: deque[np.ndarray] = deque()
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
-        """Draw one episode's values (scalars, and per-axis lists for the offsets)."""
+        """Draw one episode's values: a float per scale, an int latency, a list per per-axis offset."""
         c = self.cfg
-        lo, hi = c.action_latency_steps
-        self.values = {
-            "object_mass_scale": rng.uniform(*c.object_mass_scale),
-            "object_friction_scale": rng.uniform(*c.object_friction_scale),
-            "object_size_scale": rng.uniform(*c.object_size_scale),
-            "arm_damping_scale": rng.uniform(*c.arm_damping_scale),
-            "controller_gain_scale": rng.uniform(*c.controller_gain_scale),
-            "action_latency_steps": int(rng.integers(lo, hi + 1)),
-            "obs_noise_std": rng.uniform(*c.obs_noise_std),
-            "object_pos_bias_m": rng.uniform(*c.object_pos_bias_m, size=3).tolist(),
-            "camera_pos_offset_m": rng.uniform(*c.camera_pos_offset_m, size=3).tolist(),
-            "camera_fovy_offset_deg": rng.uniform(*c.camera_fovy_offset_deg),
-            "light_scale": rng.uniform(*c.light_scale),
-            "material_rgb_offset": rng.uniform(*c.material_rgb_offset, size=3).tolist(),
-        }
-        self.values = {k: v if isinstance(v, list) else type(v)(v) for k, v in self.values.items()}
-        self.values = {k: float(v) if isinstance(v, np.floating) else v for k, v in self.values.items()}
+        per_axis = ("object_pos_bias_m", "camera_pos_offset_m", "material_rgb_offset")
+        self.values = {}
+        for name, bounds in asdict(c).items():
+            if name == "enabled":
+                continue
+            low, high = bounds
+            if name == "action_latency_steps":
+                self.values[name] = int(rng.integers(low, high + 1))
+            elif name in per_axis:
+                self.values[name] = rng.uniform(low, high, size=3).tolist()
+            else:
+                self.values[name] = float(rng.uniform(low, high))
         return self.values
 
     def apply(self) -> None:
