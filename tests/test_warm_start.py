@@ -3,6 +3,8 @@ warm-up, the source data is kept only when asked, and a different observation sp
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -48,3 +50,22 @@ def test_retained_source_data_and_a_mismatching_source(tmp_path) -> None:
     assert kept.offline is not None and len(kept.offline) == 150
     with pytest.raises(SpecMismatch, match=r"privileged\.cube_pos"):
         trainer(tmp_path / "other", f"train.init_from={source}", "task.state_keys=[state.tcp_pose]")
+
+
+@pytest.mark.ros
+def test_warm_start_in_the_actor_and_learner_nodes(tmp_path) -> None:
+    """sim_train.launch.yaml with a warm start: the learner loads the source, its actor collects with it."""
+    from tests.test_sim_train_launch import launch
+
+    source = train_tiny(tmp_path / "source", "pick_cube")
+    overrides = (
+        f"train.total_env_steps=200 train.learning_starts=50 train.batch_size=16 train.eval_every=0 "
+        f"train.eval_episodes=1 train.video_episodes=0 train.demos=null agent.num_critics=2 "
+        f"agent.hidden_dims=[32,32] task.max_episode_steps=30 train.init_from={source} "
+        f"train.warm_start_steps=100 dr=shifted run_dir={tmp_path / 'run'}"
+    )
+    returncode, output = launch(tmp_path, "sim_train.launch.yaml", f"overrides:={overrides}")
+    assert returncode == 0, output[-3000:]
+    assert f"warm start from {source}" in output and "policy weights v" in output
+    state = json.loads((tmp_path / "run" / "checkpoints" / "final" / "state.json").read_text())
+    assert state["env_steps"] == 200
