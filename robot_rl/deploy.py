@@ -3,7 +3,8 @@
 The env is built exactly as the actor builds it (``make_env``: the safety shield right around the robot,
 then the DoF restriction and, for residual RL, the base action); this loop steps it with the policy's
 deterministic action at the robot's pace and keeps what an operator wants to know afterwards: the success
-rate, the control cycle time (time between consecutive steps), and every time the shield stepped in.
+rate, the cycle time (policy + env step: on a ROS robot that includes waiting for its next tick; the
+pacer's sleep and video frames are not counted), and every time the shield stepped in.
 """
 
 from __future__ import annotations
@@ -40,17 +41,16 @@ def run_policy(
         obs, _ = env.reset(seed=seed * 100_003 + episode)
         record = episode < video_episodes
         pacer.restart()
-        last, done, ret, length, info = time.monotonic(), False, 0.0, 0, {"success": False}
+        done, ret, length, info = False, 0.0, 0, {"success": False}
         while not done:
+            start = time.monotonic()
             obs, reward, terminated, truncated, info = env.step(policy(flatten_obs(obs)))
-            now = time.monotonic()
-            cycle_s.append(now - last)
+            cycle_s.append(time.monotonic() - start)
             ret, length, done = ret + float(reward), length + 1, terminated or truncated
             shield.update(event["layer"] for event in info.get("safety", []))
             if record and (frame := env.render()) is not None:
                 frames.append(frame)
             pacer.wait()
-            last = time.monotonic() if not pacer.period_s else now
         successes.append(bool(info.get("success", False)))
         returns.append(ret)
         lengths.append(length)

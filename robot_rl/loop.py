@@ -31,10 +31,11 @@ from robot_rl.envs.wrappers import RestrictDoF
 from robot_rl.errors import ConfigError
 from robot_rl.metrics import MetricLogger, plot_learning_curve, write_eval_csv
 from robot_rl.obs import ObsSpec
-from robot_rl.policy_export import policy_io, warm_start
+from robot_rl.policy_export import policy_io
 from robot_rl.safety.conservative import ConservativeMixer
 from robot_rl.safety.risk import EnsembleDisagreement
 from robot_rl.safety.shield import SafetyShield
+from robot_rl.warm_start import source_replay, warm_start
 
 log = logging.getLogger(__name__)
 
@@ -423,20 +424,6 @@ class Trainer:
             video_env.close()
         frames = [f for f in frames if f is not None]
         return write_mp4(self.run_dir / "eval.mp4", frames, fps=10) if frames else None
-
-
-def source_replay(checkpoint: Path, make_buffer: Callable[[int], ReplayBuffer]) -> ReplayBuffer:
-    """A warm start's retained data: the source checkpoint's online replay, as the offline buffer."""
-    path = checkpoint / "replay_online.npz"
-    if not path.is_file():
-        raise ConfigError(
-            f"train.retain_source_data: {checkpoint} has no replay_online.npz (an export has none)"
-        )
-    with np.load(path, allow_pickle=False) as data:
-        state = {k: data[k] for k in data.files}
-    buffer = make_buffer(len(state["valid"]))
-    buffer.load_state_dict(state)
-    return buffer
 
 
 def attach_ensemble_monitor(env: gym.Env, agent: Agent) -> None:

@@ -90,6 +90,24 @@ def _spec_from_io(io: dict[str, Any]) -> ObsSpec:
     return ObsSpec.from_space(gym.spaces.Dict(spaces), io["state_keys"], cameras)
 
 
+def read_io(folder: str | Path) -> dict[str, Any]:
+    """The ``policy_io`` of an export folder or a checkpoint folder, without loading any weights."""
+    folder = Path(folder)
+    if (folder / "policy.json").is_file():
+        return json.loads((folder / "policy.json").read_text())["io"]
+    if not (folder / "state.json").is_file():
+        raise CheckpointError(
+            f"{folder} has no state.json or policy.json: pass a checkpoint folder of robot-rl train "
+            "(<run>/checkpoints/<name>) or an export folder of robot-rl export"
+        )
+    state = json.loads((folder / "state.json").read_text())
+    if "policy_io" not in state:
+        raise CheckpointError(
+            f"{folder}/state.json has no policy_io (a checkpoint from before export existed)"
+        )
+    return state["policy_io"]
+
+
 def _read_checkpoint(folder: Path) -> tuple[dict, dict, dict]:
     """(resolved config, policy io, all agent tensors) of a training checkpoint folder."""
     for name in ("config.yaml", "state.json", "agent.safetensors"):
@@ -99,12 +117,7 @@ def _read_checkpoint(folder: Path) -> tuple[dict, dict, dict]:
                 "(<run>/checkpoints/<name>) or an export folder of robot-rl export"
             )
     config = OmegaConf.to_container(OmegaConf.load(folder / "config.yaml"), resolve=True)
-    state = json.loads((folder / "state.json").read_text())
-    if "policy_io" not in state:
-        raise CheckpointError(
-            f"{folder}/state.json has no policy_io (a checkpoint from before export existed)"
-        )
-    return config, state["policy_io"], load_file(folder / "agent.safetensors")
+    return config, read_io(folder), load_file(folder / "agent.safetensors")
 
 
 def load_policy(folder: str | Path) -> LoadedPolicy:
@@ -176,28 +189,3 @@ def check_robot(policy: LoadedPolicy, env: gym.Env) -> None:
             + f". The robot offers {extra or 'no other state keys'} besides. Deploy a policy trained on this "
             "robot's observations (task.state_keys / task.cameras / task.action_dims), or retrain."
         )  # fmt: skip
-
-
-def warm_start(agent: Agent, spec: ObsSpec, action_dim: int, source: str | Path) -> None:
-    """Load a trained run's agent (actor, critics, targets, temperature; no optimiser state) into
-    ``agent`` for fine-tuning (WSRL); an export folder brings the policy only (the critic starts fresh)."""
-    source = Path(source)
-    if (source / "policy.json").is_file():
-        policy = load_policy(source)
-        io, weights = policy.io, policy.agent.policy_state()
-    else:
-        _, io, weights = _read_checkpoint(source)
-    problems = io_differences(io, {k: spec.spaces[k].shape for k in spec.spaces}, action_dim)
-    if problems or list(io["observation"]) != spec.state_keys + spec.image_keys:
-        raise SpecMismatch(
-            f"train.init_from={source} was trained on other observations: "
-            f"{'; '.join(problems) or 'the keys in another order'}."
-            " Fine-tune with the source run's task.state_keys / task.cameras / task.action_dims."
-        )
-    if (source / "policy.json").is_file():
-        agent.load_policy_state(weights)
-        return
-    missing, unexpected = agent.load_state_dict(weights, strict=False)
-    if missing or unexpected:
-        raise CheckpointError(f"train.init_from={source} is another agent: missing {missing[:5]}, "
-                              f"unexpected {unexpected[:5]}; use the source run's agent config")  # fmt: skip

@@ -64,13 +64,10 @@ def run(cfg: DictConfig) -> int:
     task = target_task(policy_view(task), str(cfg.target))
     safety = shield_config(safety_config(cfg), trained, task)
     options = dict(safety=safety, base_action=load_base_policy(policy.agent.cfg, task))
-    env = make_env(task, **options)
+    render_mode = "rgb_array" if int(cfg.video_episodes) > 0 else None  # frames only where a camera exists
+    env = make_env(task, render_mode=render_mode, **options)
     try:
         check_robot(policy, env)
-        camera = task.env_id != ROS_ROBOT or bool(task.cameras and task.images)
-        if int(cfg.video_episodes) > 0 and camera:
-            env.close()
-            env = make_env(task, render_mode="rgb_array", **options)
         report, frames = run_policy(
             env, policy, int(cfg.episodes), seed=int(cfg.seed), realtime=bool(cfg.realtime),
             video_episodes=int(cfg.video_episodes),

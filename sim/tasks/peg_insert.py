@@ -30,9 +30,9 @@ class PandaPegInsertEnv(PandaMujocoEnv):
     scene_file = "peg_insert.xml"
     privileged_parts = {"hole_pos": 3, "peg_tip_pos": 3}
     workspace_low = np.array([0.30, -0.30, 0.02])
+    workspace_high = np.array([0.75, 0.30, 0.55])
     dr_bodies = ()
     dr_object_keys = ("hole_pos",)
-    workspace_high = np.array([0.75, 0.30, 0.55])
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -28,9 +28,9 @@ class PandaPickCubeEnv(PandaMujocoEnv):
     scene_file = "pick_cube.xml"
     privileged_parts = {"cube_pos": 3, "cube_quat": 4}
     workspace_low = np.array([0.25, -0.35, 0.012])
+    workspace_high = np.array([0.75, 0.35, 0.55])
     dr_bodies = ("cube",)
     dr_object_keys = ("cube_pos",)
-    workspace_high = np.array([0.75, 0.35, 0.55])
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
