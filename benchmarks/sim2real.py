@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--finetune-steps", type=int, default=8_000)
     parser.add_argument("--finetune-eval-every", type=int, default=500)
     parser.add_argument("--warm-start-steps", type=int, default=1_000)
-    parser.add_argument("--deploy-episodes", type=int, default=50)
+    parser.add_argument("--deploy-episodes", type=int, default=200)
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
