@@ -19,15 +19,14 @@ from typing import Any
 import gymnasium as gym
 import mujoco
 import numpy as np
-import rclpy
 from builtin_interfaces.msg import Duration
 from geometry_msgs.msg import TwistStamped
-from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from drivers.robot_profile import RobotProfile
+from drivers.ros_background import BackgroundNode
 from drivers.ros_messages import twist_msg
 from robot_rl.envs.interface import base_info, check_action, make_action_space, make_observation_space
 from robot_rl.envs.tcp_target import TcpTarget
@@ -78,9 +77,8 @@ class ControllerArmEnv(gym.Env):
         self.action_space = make_action_space()
         self.observation_space = make_observation_space(len(profile.arm_joints), wrench=False)
 
-        self._context = rclpy.Context()
-        rclpy.init(context=self._context)
-        self._node = rclpy.create_node("controller_arm", context=self._context)
+        self._ros = BackgroundNode("controller_arm", spin_timeout_s=0.05)
+        self._node = self._ros.node
         self._lock = threading.Lock()
         self._joints: JointState | None = None
         self._node.create_subscription(JointState, profile.joint_states_topic, self._on_joints, 10)
@@ -90,10 +88,7 @@ class ControllerArmEnv(gym.Env):
         )
         self._pub_servo = self._node.create_publisher(TwistStamped, profile.servo_twist_topic, 10)
         self._pub_gripper = self._node.create_publisher(Float64MultiArray, profile.gripper_command_topic, 10)
-        self._executor = SingleThreadedExecutor(context=self._context)
-        self._executor.add_node(self._node)
-        self._spinner = threading.Thread(target=self._spin, daemon=True)
-        self._spinner.start()
+        self._ros.start()
         self._wait_for_joints()
 
     # ------------------------------------------------------------------------------------------ gym API
@@ -123,20 +118,9 @@ class ControllerArmEnv(gym.Env):
         return self._observation(), 0.0, False, False, base_info(False)
 
     def close(self) -> None:
-        if self._context.ok():
-            self._context.try_shutdown()
-            self._spinner.join(timeout=2.0)
-            self._node.destroy_node()
+        self._ros.close()
 
     # ------------------------------------------------------------------------------------------ I/O
-    def _spin(self) -> None:
-        while self._context.ok():
-            try:
-                self._executor.spin_once(timeout_sec=0.05)
-            except Exception:
-                if self._context.ok():
-                    raise
-
     def _on_joints(self, msg: JointState) -> None:
         with self._lock:
             self._joints = msg

@@ -16,7 +16,6 @@ process, a ROS node or not.
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import os
 import threading
@@ -25,16 +24,15 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import rclpy
 from geometry_msgs.msg import PoseStamped, TwistStamped, WrenchStamped
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
-from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
 
 from drivers import topics
+from drivers.ros_background import BackgroundNode
 from drivers.ros_messages import (
     image_from_msg,
     parts_from_msg,
@@ -104,10 +102,8 @@ class RosRobotEnv(gym.Env):
         self.timeout_s = timeout_s
         self.metadata = {**self.metadata, "render_fps": self.control_hz}
 
-        self._context = rclpy.Context()
-        rclpy.init(context=self._context)
-        name = f"ros_robot_env_{os.getpid()}_{next(_instances)}"
-        self._node = rclpy.create_node(name, namespace=namespace, context=self._context)
+        self._ros = BackgroundNode(f"ros_robot_env_{os.getpid()}_{next(_instances)}", namespace)
+        self._node = self._ros.node
         self._lock = threading.Condition()
         self._latest: dict[str, Any] = {}  # topic -> newest message
         self._state_topics: dict[str, type] = {
@@ -128,11 +124,7 @@ class RosRobotEnv(gym.Env):
         self._cmd_gripper = self._node.create_publisher(Float64MultiArray, topics.CMD_GRIPPER, 10)
         self._reset_client = self._node.create_client(Trigger, topics.RESET)
         self._seed_client = self._node.create_client(SetParameters, f"{sim_node or 'none'}/set_parameters")
-        self._executor = SingleThreadedExecutor(context=self._context)
-        self._executor.add_node(self._node)
-        self._spinner = threading.Thread(target=self._spin, name="ros_robot_env", daemon=True)
-        self._spinner.start()
-        atexit.register(self.close)  # a daemon thread inside rclpy must not outlive the interpreter
+        self._ros.start()
 
         self._last_stamp = 0.0
         first = self._wait_for_state(newer_than=0.0, what="first state")
@@ -185,23 +177,9 @@ class RosRobotEnv(gym.Env):
         return None if msg is None else image_from_msg(msg)
 
     def close(self) -> None:
-        atexit.unregister(self.close)
-        if self._context.ok():
-            self._context.try_shutdown()
-            self._spinner.join(timeout=2.0)
-            self._executor.shutdown(timeout_sec=1.0)
-            self._node.destroy_node()
+        self._ros.close()
 
     # ------------------------------------------------------------------------------------------ topics
-    def _spin(self) -> None:
-        while self._context.ok():
-            try:
-                self._executor.spin_once(timeout_sec=0.1)
-            except Exception:  # shutdown while spinning
-                if self._context.ok():
-                    raise
-                return
-
     def _keeper(self, name: str):
         def keep(msg: Any) -> None:
             with self._lock:

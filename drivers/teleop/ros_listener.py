@@ -1,20 +1,18 @@
-"""An rclpy node of a teleop device's own: own Context, spun on a background thread (as RosRobotEnv).
+"""A teleop device's own rclpy node (``drivers.ros_background.BackgroundNode``) with the wait for its
+first message.
 
 So a ROS-backed device works inside any process, a ROS node or not, and ``close`` ends only its own.
 """
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import os
 import threading
 from collections.abc import Callable
 from typing import Any
 
-import rclpy
-from rclpy.executors import SingleThreadedExecutor
-
+from drivers.ros_background import BackgroundNode
 from drivers.teleop.device import DeviceNotFound
 
 _instances = itertools.count()
@@ -22,23 +20,9 @@ _instances = itertools.count()
 
 class RosListener:
     def __init__(self, name: str) -> None:
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node(f"{name}_{os.getpid()}_{next(_instances)}", context=self.context)
-        self._executor = SingleThreadedExecutor(context=self.context)
-        self._executor.add_node(self.node)
+        self._ros = BackgroundNode(f"{name}_{os.getpid()}_{next(_instances)}").start()
+        self.node = self._ros.node
         self._first = threading.Event()
-        self._thread = threading.Thread(target=self._spin, name=name, daemon=True)
-        self._thread.start()
-        atexit.register(self.close)  # a daemon thread inside rclpy must not outlive the interpreter
-
-    def _spin(self) -> None:
-        while self.context.ok():
-            try:
-                self._executor.spin_once(timeout_sec=0.1)
-            except Exception:  # shutdown while spinning
-                if self.context.ok():
-                    raise
 
     def subscribe(self, msg_type: type, topic: str, callback: Callable[[Any], None]) -> None:
         """Subscribe; any message on any subscribed topic counts for ``wait_for_first``."""
@@ -66,9 +50,4 @@ class RosListener:
         )
 
     def close(self) -> None:
-        atexit.unregister(self.close)
-        if self.context.ok():
-            self.context.try_shutdown()
-            self._thread.join(timeout=2.0)
-            self._executor.shutdown(timeout_sec=1.0)
-            self.node.destroy_node()
+        self._ros.close()
