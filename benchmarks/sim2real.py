@@ -14,8 +14,8 @@ Run from the repository root with the project venv (two runs at a time)::
    ``train.init_from``, ``--warm-start-steps`` of rollouts with only the critic learning, no source
    data); ``scratch`` is the same learner from freshly initialised weights. Both get the same 20 scripted
    demos recorded on the shifted variant (without them the warm start collapsed as soon as its actor
-   learned: docs/benchmarks.md). Both are evaluated every ``--finetune-eval-every`` steps; the warm curve starts with its
-   zero-shot success at step 0.
+   learned: docs/benchmarks.md). Both are evaluated every ``--finetune-eval-every`` steps; the warm curve
+   starts with its zero-shot success at step 0.
 
 Writes ``results.json`` and ``curves.png``.
 """

@@ -84,6 +84,34 @@ def test_deploy_in_sim_reports_and_refuses_another_robots_spec(
         check_robot(policy, make_env(policy.task, **{}).unwrapped)
 
 
+def test_deploy_gives_a_gripper_critic_policy_its_discrete_gripper(tmp_path, monkeypatch) -> None:
+    """HIL-SERL's gripper critic answers -1 open / 0 stay / +1 close: deploy must build the env the actor
+    built (GripperStay), or "stay" reaches the robot as a half-closed gripper."""
+    import robot_rl.commands.deploy as deploy_command
+    from robot_rl.envs.wrappers import GripperStay
+
+    run = tmp_path / "run"
+    assert main(["train", "task=pick_cube", *TINY, "agent.gripper_critic=true", f"run_dir={run}"]) == 0
+    envs = []
+    real_run_policy = deploy_command.run_policy
+
+    def run_policy(env, *args, **kwargs):
+        envs.append(env)
+        return real_run_policy(env, *args, **kwargs)
+
+    monkeypatch.setattr(deploy_command, "run_policy", run_policy)
+    out = tmp_path / "deploy"
+    assert main(["deploy", f"checkpoint={run / 'checkpoints' / 'final'}", "episodes=1", "video_episodes=0",
+                 f"out_dir={out}"]) == 0  # fmt: skip
+    env = envs[0]
+    while not isinstance(env, GripperStay):  # AttributeError past the base env: no GripperStay
+        env = env.env
+    env.reset(seed=0)
+    env.step(np.array([0.0, 0.0, 0.0, 1.0], dtype=np.float32))
+    env.step(np.array([0.0, 0.0, 0.0, 0.0], dtype=np.float32))  # stay: keeps closing
+    assert env.last_command == 1.0
+
+
 @pytest.mark.ros
 def test_deploy_on_fake_hardware_through_the_launch_file(pick_cube_checkpoint, tmp_path) -> None:
     """launch/sim_robot.launch.yaml (sim_robot_node behind the robot topics) driven by robot-rl deploy in

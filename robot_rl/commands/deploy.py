@@ -18,7 +18,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from robot_rl.commands.train import load_base_policy, policy_view
+from robot_rl.commands.train import agent_env_options, policy_view
 from robot_rl.config import ConfigError, TaskConfig, task_config
 from robot_rl.deploy import run_policy
 from robot_rl.envs.make import make_env
@@ -63,9 +63,8 @@ def run(cfg: DictConfig) -> int:
     task = task_config(OmegaConf.merge(OmegaConf.structured(trained), cfg.get("task") or {}))
     task = target_task(policy_view(task), str(cfg.target))
     safety = shield_config(safety_config(cfg), trained, task)
-    options = dict(safety=safety, base_action=load_base_policy(policy.agent.cfg, task))
     render_mode = "rgb_array" if int(cfg.video_episodes) > 0 else None  # frames only where a camera exists
-    env = make_env(task, render_mode=render_mode, **options)
+    env = make_env(task, render_mode=render_mode, **agent_env_options(task, policy.agent.cfg, safety))
     try:
         check_robot(policy, env)
         report, frames = run_policy(

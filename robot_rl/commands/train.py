@@ -140,6 +140,16 @@ def load_reward_classifier(train: TrainConfig) -> Any:
     return RewardClassifier.load(train.reward_classifier)
 
 
+def agent_env_options(task: TaskConfig, agent_cfg: AgentConfig, safety: SafetyConfig | None) -> dict:
+    """The ``make_env`` options every env the agent acts in needs (trainer, actor node): the shield, the
+    gripper command of a gripper critic, the base action of residual RL."""
+    return dict(
+        gripper_stay=getattr(agent_cfg, "gripper_critic", False),
+        safety=safety,
+        base_action=load_base_policy(agent_cfg, task),
+    )
+
+
 def make_trainer(
     task: TaskConfig,
     agent_cfg: AgentConfig,
@@ -152,11 +162,7 @@ def make_trainer(
 ) -> Trainer:
     """The single-process trainer for a task (used by train, eval and the learner node), its envs behind
     the shield; with an ``intervention`` mode its training env has the configured operator."""
-    env_options = dict(
-        gripper_stay=getattr(agent_cfg, "gripper_critic", False),
-        safety=safety,
-        base_action=load_base_policy(agent_cfg, task),
-    )
+    env_options = agent_env_options(task, agent_cfg, safety)
     env_factory = partial(make_env, task, **env_options)
     if intervention is not None and intervention.mode is not None:
         kwargs["intervention_mode"] = intervention.mode

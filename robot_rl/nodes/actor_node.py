@@ -16,7 +16,12 @@ import torch
 from rclpy.node import Node
 
 from robot_rl.agents import agent_config, make_agent
-from robot_rl.commands.train import agent_state_keys, load_base_policy, load_reward_classifier, make_operator
+from robot_rl.commands.train import (
+    agent_env_options,
+    agent_state_keys,
+    load_reward_classifier,
+    make_operator,
+)
 from robot_rl.config import task_config, to_dataclass
 from robot_rl.distributed.actor import Actor
 from robot_rl.envs.make import make_env
@@ -41,9 +46,7 @@ def body(node: Node) -> int:
     train: TrainConfig = to_dataclass(TrainConfig, cfg.train, "train")
     env = make_env(
         task,
-        gripper_stay=getattr(agent_cfg, "gripper_critic", False),
-        safety=safety_config(cfg),
-        base_action=load_base_policy(agent_cfg, task),
+        **agent_env_options(task, agent_cfg, safety_config(cfg)),
         operator=make_operator(cfg.intervention, task, seed),
         intervention_mode=cfg.intervention.mode,
         reward_classifier=load_reward_classifier(train),
