@@ -29,9 +29,6 @@ class BackgroundNode:
         atexit.register(self.close)  # a daemon thread inside rclpy must not outlive the interpreter
         return self
 
-    def ok(self) -> bool:
-        return self.context.ok()
-
     def _spin(self) -> None:
         while self.context.ok():
             try:
