@@ -91,6 +91,12 @@ def _require(path: Path, name: str) -> Path:
     return file
 
 
+def read_replay(path: Path, name: str) -> dict[str, np.ndarray]:
+    """The saved state of replay buffer ``name`` (``replay_<name>.npz``) in checkpoint folder ``path``."""
+    with np.load(_require(path, f"replay_{name}.npz"), allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
 def load_checkpoint(
     path: str | Path,
     agent: torch.nn.Module,
@@ -122,8 +128,7 @@ def load_checkpoint(
                 opt.load_state_dict(_unflatten_optimizer(name, tensors, meta))
         if buffers:
             for name, buffer in buffers.items():
-                with np.load(_require(path, f"replay_{name}.npz"), allow_pickle=False) as data:
-                    buffer.load_state_dict({k: data[k] for k in data.files})
+                buffer.load_state_dict(read_replay(path, name))
         return json.loads(_require(path, "state.json").read_text())
     except (SafetensorError, ValueError, KeyError, RuntimeError, OSError) as err:
         if isinstance(err, CheckpointError):

@@ -33,7 +33,7 @@ def run_policy(
 ) -> tuple[dict[str, Any], list[np.ndarray]]:
     """``episodes`` seeded episodes; returns the report and the rendered frames of the first
     ``video_episodes`` episodes (empty where the env cannot render)."""
-    pacer = Pacer(env, float(getattr(env.unwrapped, "control_hz", 10.0)), realtime)
+    pacer = Pacer(env, realtime=realtime)
     successes, returns, lengths, cycle_s = [], [], [], []
     shield: Counter[str] = Counter()
     frames: list[np.ndarray] = []

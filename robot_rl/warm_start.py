@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 from safetensors.torch import load_file
 
 from robot_rl.agents import Agent
 from robot_rl.buffers import ReplayBuffer
-from robot_rl.checkpoint import load_checkpoint
+from robot_rl.checkpoint import load_checkpoint, read_replay
 from robot_rl.errors import ConfigError
 from robot_rl.obs import ObsSpec
 from robot_rl.policy_export import SpecMismatch, io_differences, read_io
@@ -41,13 +40,11 @@ def warm_start(agent: Agent, spec: ObsSpec, action_dim: int, source: str | Path)
 
 def source_replay(checkpoint: Path, make_buffer: Callable[[int], ReplayBuffer]) -> ReplayBuffer:
     """A warm start's retained data: the source checkpoint's online replay, as the offline buffer."""
-    path = checkpoint / "replay_online.npz"
-    if not path.is_file():
+    if not (checkpoint / "replay_online.npz").is_file():
         raise ConfigError(
             f"train.retain_source_data: {checkpoint} has no replay_online.npz (an export has none)"
         )
-    with np.load(path, allow_pickle=False) as data:
-        state = {k: data[k] for k in data.files}
+    state = read_replay(checkpoint, "online")
     buffer = make_buffer(len(state["valid"]))
     buffer.load_state_dict(state)
     return buffer

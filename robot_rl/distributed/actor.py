@@ -44,7 +44,7 @@ class Actor:
     ) -> None:
         self.env, self.agent, self.client = env, agent, client
         self.realtime, self.max_ahead_steps, self.warmup_steps = realtime, max_ahead_steps, warmup_steps
-        self.pacer = Pacer(env, float(getattr(env.unwrapped, "control_hz", 10.0)), realtime)
+        self.pacer = Pacer(env, realtime=realtime)
         self.rng = np.random.default_rng(seed)
         self.seed = seed
         self.steps = 0

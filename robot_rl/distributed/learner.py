@@ -33,9 +33,8 @@ class Learner:
         self.pending: deque[list[Any]] = deque()  # [session, count] not yet consumed, in arrival order
         self.last_session: str | None = None
         self.episode_returns: dict[str, float] = {}
-        self.tallies: defaultdict[str, InterventionTally] = defaultdict(
-            InterventionTally
-        )  # per actor session
+        # per actor session
+        self.tallies: defaultdict[str, InterventionTally] = defaultdict(InterventionTally)
         self._published_at = -publish_every
 
     def run(

@@ -12,7 +12,10 @@ class Pacer:
     sleeps with ``realtime=False``, nor on an env clocked by its robot (``paced_by_robot``: a step of
     RosRobotEnv already returns at the robot's next tick)."""
 
-    def __init__(self, env: gym.Env, control_hz: float, realtime: bool = True) -> None:
+    def __init__(self, env: gym.Env, control_hz: float | None = None, realtime: bool = True) -> None:
+        """``control_hz``: the task's rate; None reads the env's own (10 Hz for an env that has none)."""
+        if control_hz is None:
+            control_hz = float(getattr(env.unwrapped, "control_hz", 10.0))
         paced = getattr(env.unwrapped, "paced_by_robot", False)
         self.period_s = 1.0 / control_hz if realtime and not paced else 0.0
         self.next_tick = time.monotonic()
