@@ -131,6 +131,53 @@ def test_actor_keeps_acting_while_learner_is_away_and_delivers_on_return(tmp_pat
         client.close()
 
 
+def test_weights_that_arrive_while_adding_a_transition_reach_the_next_poll() -> None:
+    """add() handles incoming messages too; weights it sees must still be handed to the actor's poll()."""
+    endpoint = free_endpoint()
+    server = LearnerServer(endpoint)
+    client = ActorClient(endpoint, "busy", batch_size=1)
+    obs = {"state": np.zeros(1, np.float32)}
+    transition = {"obs": obs, "action": np.zeros(1, np.float32), "reward": 0.0, "next_obs": obs,
+                  "terminated": False, "truncated": False}  # fmt: skip
+    try:
+        wait_for(lambda: server.live_actors() == ["busy"], poll=lambda: (server.poll(0.01), client.poll()))
+        server.publish_weights(b"weights-v1")
+
+        def add_one() -> None:
+            client.add(transition)
+            server.poll(0.0)
+
+        wait_for(lambda: client.weights_version == 1, poll=add_one)  # seen inside add(), not in a poll()
+        assert client.poll() == b"weights-v1"
+        assert client.poll() is None  # handed out once
+    finally:
+        client.close()
+        server.close()
+
+
+def test_an_actor_that_missed_a_weights_message_asks_for_it_again() -> None:
+    endpoint = free_endpoint()
+    server = LearnerServer(endpoint, heartbeat_s=0.05)
+    client = ActorClient(endpoint, "late", heartbeat_s=0.05)
+
+    def pump() -> None:
+        server.poll(0.01)
+        client.poll()
+
+    try:
+        wait_for(lambda: client.learner_alive, poll=pump)
+        settle = time.monotonic() + 0.3
+        while time.monotonic() < settle:  # the hellos are handled: only a heartbeat can ask for weights now
+            pump()
+        server.weights, server.weights_version = b"weights-v7", 7  # as if the send to this actor was dropped
+        got: list[bytes | None] = []
+        wait_for(lambda: b"weights-v7" in got, poll=lambda: (server.poll(0.01), got.append(client.poll())))
+        assert client.weights_version == 7
+    finally:
+        client.close()
+        server.close()
+
+
 def test_unsent_transitions_are_bounded_while_the_learner_is_away() -> None:
     client = ActorClient(free_endpoint(), "lonely", batch_size=10, max_unsent=50)
     try:

@@ -72,7 +72,7 @@ class ActorClient:
         self._last_heartbeat = -float("inf")
         self._last_flush = time.monotonic()
         self._last_resend = -float("inf")
-        self._send({"type": "hello", "actor": actor, "session": self.session, "weights_version": 0})
+        self._hello()
 
     # ------------------------------------------------------------------------------------------ API
     def add(self, transition: dict[str, Any]) -> None:
@@ -80,7 +80,7 @@ class ActorClient:
         self.pending.append(transition)
         if len(self.pending) >= self.batch_size:
             self.flush()
-        self.poll()
+        self._service()
 
     def flush(self) -> None:
         """Turn pending transitions into a numbered batch and send it."""
@@ -97,7 +97,25 @@ class ActorClient:
             self._send_frame(frame)
 
     def poll(self, timeout_s: float = 0.0) -> bytes | None:
-        """Handle learner messages and timers; returns new weights (safetensors bytes) if any arrived."""
+        """Handle learner messages and timers; returns new weights (safetensors bytes) if any arrived
+        since the last ``poll`` (also those that arrived while ``add`` handled messages)."""
+        self._service(timeout_s)
+        if self._new_weights:
+            self._new_weights = False
+            return self.weights
+        return None
+
+    @property
+    def unsent_transitions(self) -> int:
+        return sum(n for _, n in self.outbox.values()) + len(self.pending)
+
+    def close(self) -> None:
+        self.socket.close(0)
+        self.context.term()
+
+    # ------------------------------------------------------------------------------------------ internals
+    def _service(self, timeout_s: float = 0.0) -> None:
+        """Handle learner messages and timers. New weights stay flagged until ``poll`` hands them out."""
         wait_ms = int(timeout_s * 1000)
         while self.socket.poll(wait_ms, zmq.POLLIN):
             wait_ms = 0
@@ -119,20 +137,7 @@ class ActorClient:
             self.flush()
         if self.learner_alive and self.outbox and now - self._last_resend >= self.resend_s:
             self._resend()
-        if self._new_weights:
-            self._new_weights = False
-            return self.weights
-        return None
 
-    @property
-    def unsent_transitions(self) -> int:
-        return sum(n for _, n in self.outbox.values()) + len(self.pending)
-
-    def close(self) -> None:
-        self.socket.close(0)
-        self.context.term()
-
-    # ------------------------------------------------------------------------------------------ internals
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message["type"]
         if kind not in ("ack", "weights", "learner_heartbeat"):
@@ -143,15 +148,20 @@ class ActorClient:
             self.credit = max(self.credit, int(message["credit"]))
         if not was_alive:
             log.info("learner reachable; %d unsent transitions to deliver", self.unsent_transitions)
-            self._send({"type": "hello", "actor": self.actor, "session": self.session,
-                        "weights_version": self.weights_version})  # fmt: skip
+            self._hello()
             self._resend()
+        elif kind == "learner_heartbeat" and int(message["weights_version"]) not in (0, self.weights_version):
+            self._hello()  # a weights message was lost (a full send queue): the hello asks for them again
         if kind == "ack" and message["session"] == self.session:
             for seq in [s for s in self.outbox if s <= int(message["seq"])]:
                 self.acked_transitions += self.outbox.pop(seq)[1]
         elif kind == "weights" and int(message["version"]) != self.weights_version:
             self.weights, self.weights_version = bytes(message["data"]), int(message["version"])
             self._new_weights = True
+
+    def _hello(self) -> None:
+        self._send({"type": "hello", "actor": self.actor, "session": self.session,
+                    "weights_version": self.weights_version})  # fmt: skip
 
     def _resend(self) -> None:
         self._last_resend = time.monotonic()
