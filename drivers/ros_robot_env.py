@@ -7,7 +7,8 @@ camera an image at most one control period older, since cameras run on their own
 robot's own tick clocks the loop: at ``control_hz`` on hardware, as fast as the simulation in lockstep.
 
 ``reset(seed=...)`` sets the ``seed`` parameter of ``<namespace>/<sim_node>`` when that node exists
-(simulation), then calls the ``reset`` service. ``success`` and ``reward`` come from ``task_state``
+(simulation), then calls the ``reset`` service; while the robot's e-stop is latched the service
+refuses (a reset drives the arm home) and ``reset`` waits, asking again until the release. ``success`` and ``reward`` come from ``task_state``
 when the robot publishes it (simulation, or a success detector); otherwise ``task_state=False``.
 
 The env owns its own rclpy context and spins it on a background thread, so it works inside any
@@ -17,6 +18,7 @@ process, a ROS node or not.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import threading
 import time
@@ -44,7 +46,9 @@ from drivers.ros_messages import (
 from robot_rl.envs.interface import base_info, check_action, make_action_space, make_observation_space
 from robot_rl.errors import DeviceError
 
+log = logging.getLogger(__name__)
 PANDA_ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 8))
+ESTOP_RETRY_S = 0.5  # how often a reset refused under a latched e-stop asks again
 _instances = itertools.count()
 
 
@@ -141,6 +145,11 @@ class RosRobotEnv(gym.Env):
         if seed is not None and self._seedable:
             self._call(self._seed_client, _seed_request(seed), "set the reset seed")
         reply = self._call(self._reset_client, Trigger.Request(), "reset")
+        if not reply.success and reply.message.startswith(topics.RESET_REFUSED_ESTOP):
+            log.warning("the robot's e-stop is latched: the reset waits for estop_release")
+            while not reply.success and reply.message.startswith(topics.RESET_REFUSED_ESTOP):
+                time.sleep(ESTOP_RETRY_S)
+                reply = self._call(self._reset_client, Trigger.Request(), "reset")
         if not reply.success:
             raise RuntimeError(f"the robot refused the reset: {reply.message}")
         start = topics.parse_stamp_token(reply.message)

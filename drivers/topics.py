@@ -43,6 +43,8 @@ RESET = "reset"
 ESTOP = "estop"
 ESTOP_RELEASE = "estop_release"
 ESTOP_STATE = "estop_state"
+#: How the reset service's refusal starts while the e-stop is latched (RosRobotEnv waits for the release).
+RESET_REFUSED_ESTOP = "refused: e-stop latched"
 BASE_FRAME = "base"
 
 

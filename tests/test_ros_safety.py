@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from geometry_msgs.msg import PoseStamped, TwistStamped
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
+from drivers import topics
+from drivers.ros_robot_env import RosRobotEnv
 from tests.processes import BIN, RosProbe, running
 
 pytestmark = pytest.mark.ros
@@ -83,6 +86,7 @@ def test_estop_latches_until_released(ros_env, tmp_path) -> None:
         ys = [m.pose.position.y for t, m in poses if t >= start]
         return max(ys) - min(ys)
 
+    client = None
     try:
         robot, actor = start_robot(hz), commander(hz)
         with running(robot, ros_env, tmp_path / "sim.log"), running(actor, ros_env, tmp_path / "a.log"):
@@ -93,9 +97,21 @@ def test_estop_latches_until_released(ros_env, tmp_path) -> None:
             assert estop[-1][1].data is True
             assert y_travel(1.5) < 0.002, "the arm moved while the e-stop was latched"
             assert estop[-1][1].data is True  # still latched: commands do not release it
+            # A reset would drive the arm home: refused while latched; a client's reset waits for the release.
+            refused = probe.call(Trigger, "/robot/reset")
+            assert not refused.success and refused.message.startswith(topics.RESET_REFUSED_ESTOP)
+            client = RosRobotEnv(namespace="/robot", control_hz=hz, sim_node="")
+            waiting = threading.Thread(target=client.reset, daemon=True)
+            waiting.start()
+            assert y_travel(1.5) < 0.002, "the arm moved while the e-stop was latched"
+            assert waiting.is_alive() and estop[-1][1].data is True
             assert probe.call(Trigger, "/robot/estop_release").success
+            waiting.join(timeout=10)
+            assert not waiting.is_alive(), "the reset did not go ahead after the release"
             time.sleep(0.2)
             assert estop[-1][1].data is False
             assert y_travel(1.0) > 0.05, "the arm did not move again after the release"
     finally:
+        if client is not None:
+            client.close()
         probe.close()

@@ -21,7 +21,7 @@ from robot_rl.safety.layers import (
     clip_action,
 )
 from robot_rl.safety.risk import SafetyCritic
-from robot_rl.safety.shield import SafetyShield
+from robot_rl.safety.shield import EStopLatched, SafetyShield
 
 DOWN = np.array([0.0, 1.0, 0.0, 0.0])  # fingers down (wxyz)
 SCALE = np.array([0.03, 0.15])
@@ -216,9 +216,12 @@ def test_estop_latches_until_released() -> None:
     for _ in range(5):
         obs, *_ = env.step(np.array([1, 1, 1, 0, 0, 0, 0], np.float32))
     assert np.linalg.norm(obs["state"]["tcp_pose"][:3] - start) < 0.003
-    obs, _ = env.reset(seed=1)  # a reset does not release it
-    assert env.estopped
+    sim_time = env.unwrapped.data.time
+    with pytest.raises(EStopLatched, match="release the e-stop"):  # a reset would drive the arm home
+        env.reset(seed=1)
+    assert env.estopped and env.unwrapped.data.time == sim_time  # nothing was reset
     env.release_estop()
+    obs, _ = env.reset(seed=1)
     before = obs["state"]["tcp_pose"][:3].copy()
     obs, *_ = env.step(np.array([1, 0, 0, 0, 0, 0, 0], np.float32))
     assert obs["state"]["tcp_pose"][0] - before[0] > 0.01

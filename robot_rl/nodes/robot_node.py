@@ -34,7 +34,7 @@ from std_srvs.srv import Trigger
 
 from drivers import topics
 from drivers.ros_messages import image_msg, parts_msg, pose_msg, twist_from_msg, twist_msg, wrench_msg
-from robot_rl.safety.shield import SafetyShield
+from robot_rl.safety.shield import EStopLatched, SafetyShield
 from robot_rl.safety.watchdog import Watchdog
 
 IDLE_REPEAT_S = 0.5
@@ -137,7 +137,11 @@ class RobotNode:
 
     def _on_reset(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         seed = int(self.node.get_parameter("seed").value)
-        stamp = self._reset(seed=seed, publish=True)
+        try:
+            stamp = self._reset(seed=seed, publish=True)
+        except EStopLatched as err:  # nothing moves until the operator releases it
+            response.success, response.message = False, f"{topics.RESET_REFUSED_ESTOP}: {err}"
+            return response
         response.success, response.message = True, f"reset seed={seed} {topics.stamp_token(stamp)}"
         return response
 

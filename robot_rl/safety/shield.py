@@ -43,6 +43,10 @@ TRIGGER_PRIORITY = ("force", "joint_velocity", "heartbeat", "risk")
 ROUTINE_LAYERS = ("clip", "delta", "workspace", "velocity", "backup")
 
 
+class EStopLatched(RuntimeError):
+    """A reset was asked for while the e-stop is latched: it would move the arm (home), so it is refused."""
+
+
 class SafetyShield(gym.Wrapper):
     """:param base_policy: ``policy(obs) -> 7-D action`` for the ``base_policy`` backup.
     :param risk_monitor: an object with ``risk(obs, action) -> float`` (``robot_rl.safety.risk``); a
@@ -91,6 +95,11 @@ class SafetyShield(gym.Wrapper):
 
     # ------------------------------------------------------------------------------------------ gym API
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """A new episode. Refused with ``EStopLatched`` while the e-stop is latched: a robot's reset drives
+        the arm home outside the shield's layers, so it waits for the release like any other motion."""
+        if self.estopped:
+            self._record([{"layer": "estop", "reason": "reset refused while latched"}])
+            raise EStopLatched("the e-stop is latched and a reset would move the arm; release the e-stop first")
         obs, info = self.env.reset(**kwargs)
         self._obs = obs
         state = obs["state"]
@@ -98,7 +107,7 @@ class SafetyShield(gym.Wrapper):
             np.asarray(state["tcp_wrench"], dtype=np.float64).copy() if "tcp_wrench" in state else None
         )
         self._over_limits = self.measured.triggers(state, self._tare)
-        self._active, self._backup_left, self._gripper = (EStop() if self.estopped else None), 0, -1.0
+        self._active, self._backup_left, self._gripper = None, 0, -1.0
         pose = self._pose()
         for backup in self.backups.values():
             backup.reset(pose)
