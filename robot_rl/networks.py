@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -107,3 +109,17 @@ def random_shift(
     cols = (dx[:, None] + torch.arange(w, device=images.device)).view(b, 1, 1, w)
     out = padded.gather(2, rows.expand(b, c, h, padded.shape[3])).gather(3, cols.expand(b, c, h, w))
     return out.permute(0, 2, 3, 1).to(images.dtype)
+
+
+@contextmanager
+def no_param_grads(module: nn.Module) -> Iterator[None]:
+    """Gradients flow through ``module`` to its inputs but not into its parameters; afterwards each
+    parameter trains again only if it did before (a frozen encoder stays frozen)."""
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    for p in trainable:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in trainable:
+            p.requires_grad_(True)

@@ -155,9 +155,12 @@ def test_pretrained_encoder_loads_from_a_local_file_and_can_be_frozen(tmp_path) 
     for k, v in agent.critic.encoder.cnn.state_dict().items():
         assert torch.equal(v, source.critic.encoder.cnn.state_dict()[k])
     before = copy.deepcopy(agent.critic.encoder.state_dict())
-    agent.update(filled_buffer(spec).sample(16, np.random.default_rng(0)))
+    buffer, rng = filled_buffer(spec), np.random.default_rng(0)
+    for _ in range(3):  # the actor's update in between must not unfreeze it
+        agent.update(buffer.sample(16, rng))
     for k, v in agent.critic.encoder.state_dict().items():
         assert torch.equal(v, before[k]), "a frozen encoder changed"
+    assert all(p.grad is None and not p.requires_grad for p in agent.critic.encoder.parameters())
     with pytest.raises(FileNotFoundError, match="local files"):
         make_agent(pretrained_encoder=str(tmp_path / "missing.safetensors"))
 

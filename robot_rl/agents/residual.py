@@ -29,7 +29,7 @@ from robot_rl import losses
 from robot_rl.agents.policy_weights import PolicyWeights
 from robot_rl.agents.sac import LOG_STD_MAX, LOG_STD_MIN, Critic, SACConfig
 from robot_rl.buffers import Batch
-from robot_rl.networks import mlp
+from robot_rl.networks import mlp, no_param_grads
 from robot_rl.obs import ObsSpec
 
 BASE_ACTION_KEY = "base_action"
@@ -233,9 +233,8 @@ class ResidualAgent(PolicyWeights):
         stochastic = self.cfg.algorithm == "sac"
         residual, log_prob = self.actor(features, deterministic=not stochastic, generator=self.generator)
         action = self.executed(batch.obs[BASE_ACTION_KEY], residual)
-        self.critic.requires_grad_(False)
-        q = self.critic.forward_features(features, action)
-        self.critic.requires_grad_(True)
+        with no_param_grads(self.critic):
+            q = self.critic.forward_features(features, action)
         if stochastic:
             loss = losses.actor_loss(q, log_prob, self.alpha)
         else:  # TD3+BC-style: Q normalised by its scale, the residual pulled towards 0 (the base)

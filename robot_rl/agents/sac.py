@@ -23,7 +23,7 @@ from robot_rl import losses
 from robot_rl.agents.gripper_critic import GripperCritic
 from robot_rl.agents.policy_weights import PolicyWeights
 from robot_rl.buffers import Batch
-from robot_rl.networks import ImageEncoder, ensemble_mlp, mlp, random_shift
+from robot_rl.networks import ImageEncoder, ensemble_mlp, mlp, no_param_grads, random_shift
 from robot_rl.obs import ObsSpec
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
@@ -268,9 +268,8 @@ class SACAgent(PolicyWeights):
         with torch.no_grad():
             features = self.critic.encoder(obs)  # the actor never trains the encoder
         action, log_prob = self.actor(features, generator=self.generator)
-        self.critic.requires_grad_(False)
-        q = self.critic.forward_features(features, action)
-        self.critic.requires_grad_(True)
+        with no_param_grads(self.critic):
+            q = self.critic.forward_features(features, action)
         loss = losses.actor_loss(q, log_prob, self.alpha)
         bc, bc_kept = torch.zeros(()), 1.0
         if self.cfg.bc_weight > 0 and bool(batch.from_demos.any()):
