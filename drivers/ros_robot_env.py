@@ -8,8 +8,9 @@ robot's own tick clocks the loop: at ``control_hz`` on hardware, as fast as the 
 
 ``reset(seed=...)`` sets the ``seed`` parameter of ``<namespace>/<sim_node>`` when that node exists
 (simulation), then calls the ``reset`` service; while the robot's e-stop is latched the service
-refuses (a reset drives the arm home) and ``reset`` waits, asking again until the release. ``success`` and ``reward`` come from ``task_state``
-when the robot publishes it (simulation, or a success detector); otherwise ``task_state=False``.
+refuses (a reset drives the arm home) and ``reset`` waits, asking again until the release.
+``success`` and ``reward`` come from ``task_state`` when the robot publishes it (simulation, or a
+success detector); otherwise ``task_state=False``.
 
 The env owns its own rclpy context and spins it on a background thread, so it works inside any
 process, a ROS node or not.

@@ -217,7 +217,7 @@ def test_estop_latches_until_released() -> None:
         obs, *_ = env.step(np.array([1, 1, 1, 0, 0, 0, 0], np.float32))
     assert np.linalg.norm(obs["state"]["tcp_pose"][:3] - start) < 0.003
     sim_time = env.unwrapped.data.time
-    with pytest.raises(EStopLatched, match="release the e-stop"):  # a reset would drive the arm home
+    with pytest.raises(EStopLatched, match="release it first"):  # a reset would drive the arm home
         env.reset(seed=1)
     assert env.estopped and env.unwrapped.data.time == sim_time  # nothing was reset
     env.release_estop()

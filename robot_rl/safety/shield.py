@@ -99,7 +99,7 @@ class SafetyShield(gym.Wrapper):
         the arm home outside the shield's layers, so it waits for the release like any other motion."""
         if self.estopped:
             self._record([{"layer": "estop", "reason": "reset refused while latched"}])
-            raise EStopLatched("the e-stop is latched and a reset would move the arm; release the e-stop first")
+            raise EStopLatched("the e-stop is latched and a reset would move the arm; release it first")
         obs, info = self.env.reset(**kwargs)
         self._obs = obs
         state = obs["state"]
