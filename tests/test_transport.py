@@ -191,6 +191,42 @@ def test_unsent_transitions_are_bounded_while_the_learner_is_away() -> None:
         client.close()
 
 
+def test_batches_dropped_from_a_full_outbox_do_not_stall_the_stream() -> None:
+    """The learner stalls (alive, not polling) while the actor's bounded outbox drops its oldest batches:
+    afterwards the learner skips the lost batches and stores everything still held, in order."""
+    endpoint = free_endpoint()
+    server = LearnerServer(endpoint)
+    client = ActorClient(endpoint, "squeezed", batch_size=4, max_unsent=20, peer_timeout_s=0.3)
+    stored: list[int] = []
+
+    def pump() -> None:
+        for _, _, items in server.poll(0.01):
+            stored.extend(int(t["obs"]["state"][0]) for t in items)
+        client.poll()
+
+    def act(first: int, n: int) -> None:
+        for i in range(first, first + n):
+            obs = {"state": np.array([i], np.float32)}
+            client.add({"obs": obs, "action": np.zeros(1, np.float32), "reward": 0.0, "next_obs": obs,
+                        "terminated": False, "truncated": False})  # fmt: skip
+        client.flush()
+
+    try:
+        wait_for(lambda: client.learner_alive, poll=pump)
+        act(0, 8)
+        wait_for(lambda: stored == list(range(8)) and client.unsent_transitions == 0, poll=pump)
+        time.sleep(0.5)  # the learner stalls: the actor marks it gone and keeps acting
+        client.poll()
+        act(8, 40)
+        lost = client.dropped_transitions
+        assert lost >= 20 and client.unsent_transitions == 40 - lost  # the outbox kept the newest 20 or so
+        wait_for(lambda: client.unsent_transitions == 0, poll=pump)  # used to wait forever for batch 2
+        assert stored == list(range(8)) + list(range(8 + lost, 48))
+    finally:
+        client.close()
+        server.close()
+
+
 def test_with_curve_a_client_without_the_key_gets_nothing(tmp_path) -> None:
     keys_dir, rogue_dir = tmp_path / "keys", tmp_path / "rogue"
     make_keys(keys_dir)
@@ -244,7 +280,7 @@ def test_malformed_and_pickled_messages_are_dropped_not_executed(tmp_path) -> No
     raw.connect(endpoint)
     try:
         for frame in (pickle.dumps(Exploit()), b"\x93garbage", encode({"type": "hello", "actor": "x",
-                      "session": "s", "weights_version": 0})[:-3]):  # fmt: skip
+                      "session": "s", "weights_version": 0, "oldest": 0})[:-3]):  # fmt: skip
             raw.send(frame)
         wait_for(lambda: server.dropped_messages >= 3, poll=lambda: server.poll(0.01))
         assert not marker.exists()

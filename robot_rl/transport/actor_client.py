@@ -131,7 +131,8 @@ class ActorClient:
         if now - self._last_heartbeat >= self.heartbeat_s:
             self._last_heartbeat = now
             self._send(
-                {"type": "heartbeat", "actor": self.actor, "session": self.session, "time": time.time()}
+                {"type": "heartbeat", "actor": self.actor, "session": self.session, "time": time.time(),
+                 "oldest": self._oldest()}  # fmt: skip
             )
         if self.pending and now - self._last_flush >= self.flush_s:
             self.flush()
@@ -161,7 +162,11 @@ class ActorClient:
 
     def _hello(self) -> None:
         self._send({"type": "hello", "actor": self.actor, "session": self.session,
-                    "weights_version": self.weights_version})  # fmt: skip
+                    "weights_version": self.weights_version, "oldest": self._oldest()})  # fmt: skip
+
+    def _oldest(self) -> int:
+        """The lowest batch number still held (the next one when none is): where the learner starts."""
+        return next(iter(self.outbox), self.next_seq)
 
     def _resend(self) -> None:
         self._last_resend = time.monotonic()

@@ -2,7 +2,10 @@
 
 - Transitions arrive in small numbered batches per actor session; the server accepts them in order
   (go-back-N: a gap is dropped and resent by the actor), acknowledges the highest contiguous number,
-  and ignores duplicates, so a resent batch is stored exactly once.
+  and ignores duplicates, so a resent batch is stored exactly once. Hellos and heartbeats carry the
+  lowest batch number the actor still holds: a learner meeting a session starts there (not at whichever
+  batch happens to arrive first), and skips, with a warning, the batches an actor had to drop from its
+  bounded outbox, rather than wait forever for them.
 - Weights (safetensors bytes) go to every live actor when published, and to an actor when it says hello,
   so a restarted actor starts from the latest policy.
 - Heartbeats both ways; an actor silent for ``peer_timeout_s`` is reported gone (it may come back).
@@ -33,7 +36,8 @@ class ActorState:
     identity: bytes
     actor: str
     session: str
-    last_seq: int = -1  # highest contiguous batch number stored
+    last_seq: int | None = None  # highest contiguous batch number stored; None until the actor says
+    # which batch it holds first (hello or heartbeat)
     last_seen: float = field(default_factory=time.monotonic)
     alive: bool = True
     transitions: int = 0
@@ -138,6 +142,8 @@ class LearnerServer:
             log.warning("dropped a %s message from actor %r: only the learner sends those", kind, identity)
             return None
         state = self._state(identity, message)
+        if kind in ("hello", "heartbeat"):
+            self._skip_to(state, int(message["oldest"]))
         if kind == "hello":
             log.info("actor %s (session %s) connected", state.actor, state.session[:8])
             if self.weights is not None and message["weights_version"] != self.weights_version:
@@ -149,8 +155,8 @@ class LearnerServer:
             self._send(identity, self._heartbeat_message(state.session))
             return None
         seq = int(message["seq"])
-        if state.last_seq < 0 and state.transitions == 0:
-            state.last_seq = seq - 1  # first batch this learner sees from the session (e.g. after a restart)
+        if state.last_seq is None:  # not yet told where the session starts: the actor's resend brings it
+            return None
         if seq == state.last_seq + 1:
             state.last_seq = seq
             state.transitions += len(message["items"])
@@ -159,6 +165,14 @@ class LearnerServer:
         # A duplicate (already stored) or a gap (an earlier batch is missing): re-acknowledge what we have.
         self._send(identity, self._ack(state.session, state.last_seq))
         return None
+
+    def _skip_to(self, state: ActorState, oldest: int) -> None:
+        """Start the session at the actor's ``oldest`` batch, or jump a gap the actor can never fill."""
+        if state.last_seq is not None and oldest > state.last_seq + 1:
+            log.warning("actor %s dropped batches %d-%d from its full outbox: they are lost",
+                        state.actor, state.last_seq + 1, oldest - 1)  # fmt: skip
+        if state.last_seq is None or oldest > state.last_seq + 1:
+            state.last_seq = oldest - 1
 
     def _ack(self, session: str, seq: int) -> dict[str, Any]:
         return {"type": "ack", "session": session, "seq": seq, "credit": self.credits.get(session, 0)}

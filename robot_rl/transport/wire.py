@@ -19,9 +19,10 @@ ALLOWED_DTYPES = frozenset(
 
 #: message type -> required fields (besides ``type``)
 MESSAGE_FIELDS: dict[str, frozenset[str]] = {
-    "hello": frozenset({"actor", "session", "weights_version"}),
+    # ``oldest``: the lowest batch number the actor still holds (its next one when it holds none)
+    "hello": frozenset({"actor", "session", "weights_version", "oldest"}),
     "transitions": frozenset({"actor", "session", "seq", "items"}),
-    "heartbeat": frozenset({"actor", "session", "time"}),
+    "heartbeat": frozenset({"actor", "session", "time", "oldest"}),
     "ack": frozenset({"session", "seq", "credit"}),
     "weights": frozenset({"version", "data"}),
     "learner_heartbeat": frozenset({"time", "weights_version", "credit"}),
