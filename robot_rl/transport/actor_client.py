@@ -130,10 +130,8 @@ class ActorClient:
                         self.weights_version)  # fmt: skip
         if now - self._last_heartbeat >= self.heartbeat_s:
             self._last_heartbeat = now
-            self._send(
-                {"type": "heartbeat", "actor": self.actor, "session": self.session, "time": time.time(),
-                 "oldest": self._oldest()}  # fmt: skip
-            )
+            heartbeat = {"type": "heartbeat", "actor": self.actor, "session": self.session}
+            self._send({**heartbeat, "time": time.time(), "oldest": self._oldest()})
         if self.pending and now - self._last_flush >= self.flush_s:
             self.flush()
         if self.learner_alive and self.outbox and now - self._last_resend >= self.resend_s:
