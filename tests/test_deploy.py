@@ -142,3 +142,21 @@ def test_python_api_refuses_a_bad_folder(tmp_path) -> None:
 
     with pytest.raises(CheckpointError, match=r"config\.yaml"):
         load_policy(tmp_path)
+
+
+def test_deploy_on_a_ros_robot_keeps_the_configured_parts_of_the_box() -> None:
+    """The simulated task's box fills only what the safety config leaves unset."""
+    from dataclasses import replace
+
+    from robot_rl.commands.deploy import ROS_ROBOT, shield_config
+    from robot_rl.config import load_config, task_config
+    from robot_rl.safety.config import safety_config
+
+    cfg = load_config("train", ["task=pick_cube"])
+    trained = task_config(cfg.task)
+    robot = replace(trained, env_id=ROS_ROBOT)
+    own = make_env(trained).unwrapped.tcp_target
+    mine = replace(safety_config(cfg), workspace_high=[0.6, 0.2, 0.4])
+    filled = shield_config(mine, trained, robot)
+    assert filled.workspace_high == [0.6, 0.2, 0.4]  # kept, though workspace_low was unset
+    assert filled.workspace_low == own.low.tolist() and filled.rotation_limit == own.rotation_limit.tolist()

@@ -45,14 +45,17 @@ def target_task(task: TaskConfig, robot: str) -> TaskConfig:
 
 
 def shield_config(safety: SafetyConfig, trained: TaskConfig, task: TaskConfig) -> SafetyConfig:
-    """A ROS robot has no box of its own: take the simulated task's unless one is configured."""
-    if task.env_id != ROS_ROBOT or safety.workspace_low is not None or trained.env_id == ROS_ROBOT:
+    """A ROS robot has no box of its own: the simulated task's box fills the parts not configured (a
+    configured ``workspace_high`` or ``rotation_limit`` stays, whether or not ``workspace_low`` is set)."""
+    configured = (safety.workspace_low, safety.workspace_high, safety.rotation_limit)
+    if task.env_id != ROS_ROBOT or trained.env_id == ROS_ROBOT or None not in configured:
         return safety
     sim = make_env(trained).unwrapped
     box = sim.tcp_target
     sim.close()
-    return replace(safety, workspace_low=box.low.tolist(), workspace_high=box.high.tolist(),
-                   rotation_limit=box.rotation_limit.tolist())  # fmt: skip
+    own = (box.low.tolist(), box.high.tolist(), box.rotation_limit.tolist())
+    low, high, limit = (mine if mine is not None else sim_value for mine, sim_value in zip(configured, own))
+    return replace(safety, workspace_low=low, workspace_high=high, rotation_limit=limit)
 
 
 def run(cfg: DictConfig) -> int:
