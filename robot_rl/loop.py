@@ -245,10 +245,7 @@ class Trainer:
             episode_return += float(reward)
             episode_len += 1
             bar.update(1)
-            success_rate = self.after_env_step()
-            if success_rate is not None:
-                bar.set_postfix(success=f"{success_rate:.2f}")
-
+            # The episode is accounted for before after_env_step, whose checkpoint must count it.
             if terminated or truncated:
                 self.episodes += 1
                 self.logger.log(
@@ -270,6 +267,9 @@ class Trainer:
                 obs, _ = self.env.reset(seed=cfg.seed * 100_003 + self.episodes)
             else:
                 obs = next_obs
+            success_rate = self.after_env_step()
+            if success_rate is not None:
+                bar.set_postfix(success=f"{success_rate:.2f}")
         bar.close()
         return self.finish(time.time() - start_time)
 

@@ -27,6 +27,17 @@ def test_trainer_runs_on_a_plain_gymnasium_box_env(tmp_path) -> None:
     assert len(trainer.online) == 300
 
 
+def test_a_checkpoint_on_an_episode_boundary_counts_that_episode(tmp_path) -> None:
+    """Resume reseeds from the episode count: a checkpoint at the last step of an episode must include it."""
+    cfg = TrainConfig(total_env_steps=100, learning_starts=1000, eval_every=0, eval_episodes=0,
+                      video_episodes=0, checkpoint_every=50)  # fmt: skip
+    make = lambda render_mode=None: gym.make("Pendulum-v1", max_episode_steps=25)  # noqa: E731
+    Trainer(make, SACConfig(num_critics=2, hidden_dims=[32, 32]), cfg, tmp_path).run()
+    for step, episodes in ((50, 2), (100, 4)):
+        state = json.loads((tmp_path / "checkpoints" / f"step_{step:07d}" / "state.json").read_text())
+        assert state["env_steps"] == step and state["episodes"] == episodes
+
+
 def test_train_cli_with_cameras_stores_uint8_frames_and_resumes(tmp_path) -> None:
     run = tmp_path / "run"
     args = [
