@@ -128,6 +128,22 @@ def test_safety_critic_learns_where_violations_follow() -> None:
     assert critic.risk(high, down) < 0.3 and critic.risk(low, up) < 0.3
 
 
+def test_a_time_limited_episode_ends_in_the_safety_critic_at_the_reset() -> None:
+    """The TimeLimit wraps the shield, so its truncation never reaches observe(): the reset closes the
+    episode, and a later violation labels only its own episode's steps."""
+    critic = SafetyCritic(gamma=0.9, train_every=10_000, seed=0)
+    env = gym.wrappers.TimeLimit(SafetyShield(gym.make("robot_rl/PandaPickCube-v0", disable_env_checker=True),
+                                              SafetyConfig(), risk_monitor=critic), max_episode_steps=5)  # fmt: skip
+    env.reset(seed=0)
+    truncated = False
+    while not truncated:
+        *_, truncated, _ = env.step(np.zeros(7, np.float32))
+    assert len(critic.episode) == 5 and critic.size == 0
+    env.reset(seed=1)
+    assert critic.episode == [] and critic.size == 5
+    assert np.all(critic.targets[:5] == 0.0)  # a safe episode, stored as one
+
+
 def test_conservative_mixer_keeps_expected_return_above_the_floor() -> None:
     mixer = ConservativeMixer(floor=0.8, min_learner_prob=0.05, seed=0)
     assert mixer.learner_prob() == 0.05  # baseline unmeasured

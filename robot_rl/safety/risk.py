@@ -79,6 +79,11 @@ class SafetyCritic:
         if self.steps % self.train_every == 0 and self.size >= self.batch_size:
             self.train()
 
+    def end_episode(self) -> None:
+        """The episode ended where ``observe`` could not tell (a time limit outside the shield, a reset)."""
+        if self.episode:
+            self._close_episode()
+
     def _close_episode(self) -> None:
         target = 0.0
         for x, cost in reversed(self.episode):

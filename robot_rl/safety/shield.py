@@ -100,6 +100,9 @@ class SafetyShield(gym.Wrapper):
         if self.estopped:
             self._record([{"layer": "estop", "reason": "reset refused while latched"}])
             raise EStopLatched("the e-stop is latched and a reset would move the arm; release it first")
+        end_episode = getattr(self.risk_monitor, "end_episode", None)
+        if end_episode is not None:  # a time limit sits outside the shield: its truncation ends it here
+            end_episode()
         obs, info = self.env.reset(**kwargs)
         self._obs = obs
         state = obs["state"]
