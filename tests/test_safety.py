@@ -132,8 +132,8 @@ def test_a_time_limited_episode_ends_in_the_safety_critic_at_the_reset() -> None
     """The TimeLimit wraps the shield, so its truncation never reaches observe(): the reset closes the
     episode, and a later violation labels only its own episode's steps."""
     critic = SafetyCritic(gamma=0.9, train_every=10_000, seed=0)
-    env = gym.wrappers.TimeLimit(SafetyShield(gym.make("robot_rl/PandaPickCube-v0", disable_env_checker=True),
-                                              SafetyConfig(), risk_monitor=critic), max_episode_steps=5)  # fmt: skip
+    arm = gym.make("robot_rl/PandaPickCube-v0", disable_env_checker=True)
+    env = gym.wrappers.TimeLimit(SafetyShield(arm, SafetyConfig(), risk_monitor=critic), max_episode_steps=5)
     env.reset(seed=0)
     truncated = False
     while not truncated:

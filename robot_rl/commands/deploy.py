@@ -54,7 +54,7 @@ def shield_config(safety: SafetyConfig, trained: TaskConfig, task: TaskConfig) -
     box = sim.tcp_target
     sim.close()
     own = (box.low.tolist(), box.high.tolist(), box.rotation_limit.tolist())
-    low, high, limit = (mine if mine is not None else sim_value for mine, sim_value in zip(configured, own))
+    low, high, limit = (mine if mine is not None else sim for mine, sim in zip(configured, own, strict=True))
     return replace(safety, workspace_low=low, workspace_high=high, rotation_limit=limit)
 
 
