@@ -292,7 +292,9 @@ def test_malformed_and_pickled_messages_are_dropped_not_executed(tmp_path) -> No
 
 def test_wire_round_trip_keeps_arrays_and_rejects_bad_schemas() -> None:
     image = np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
-    item = {"obs": {"images.front": image, "state": np.ones(3, np.float32)}, "reward": 1.0}
+    obs = {"images.front": image, "state": np.ones(3, np.float32)}
+    item = {"obs": obs, "action": np.zeros(2, np.float32), "reward": 1.0, "next_obs": obs,
+            "terminated": False, "truncated": False}  # fmt: skip
     message = {"type": "transitions", "actor": "a", "session": "s", "seq": 3, "items": [item]}
     back = decode(encode(message))
     assert back["items"][0]["obs"]["images.front"].dtype == np.uint8
@@ -301,5 +303,9 @@ def test_wire_round_trip_keeps_arrays_and_rejects_bad_schemas() -> None:
         decode(msgpack.packb({"type": "exec", "code": "rm -rf /"}))
     with pytest.raises(WireError, match="expected"):
         decode(msgpack.packb({"type": "hello", "actor": "x"}))
+    with pytest.raises(WireError, match="at least"):  # the learner would fail on it
+        decode(encode({**message, "items": [{"obs": obs, "reward": 1.0}]}))
+    with pytest.raises(WireError, match="integer"):
+        decode(encode({**message, "seq": "3"}))
     with pytest.raises(WireError, match="dtype"):
         decode(msgpack.packb({"type": "weights", "version": 1, "data": {"__nd__": ["|O", [1], b"x"]}}))

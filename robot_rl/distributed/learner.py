@@ -59,7 +59,7 @@ class Learner:
             intervened = bool(item.get("is_intervention", False))
             self.trainer.store(item["obs"], item["action"], float(item["reward"]), item["next_obs"],
                                bool(item["terminated"]), bool(item["truncated"]), intervened,
-                               new_chain=item["first"] or session != self.last_session,
+                               new_chain=item.get("first", False) or session != self.last_session,
                                refused_action=item.get("refused_action"))  # fmt: skip
             self.tallies[session].add(intervened)
             self.last_session = session
@@ -101,9 +101,9 @@ class Learner:
         if item["terminated"] or item["truncated"]:
             stats = {
                 "rollout/return": self.episode_returns.pop(session),
-                "rollout/success": float(item["success"]),
+                "rollout/success": float(item.get("success", False)),
                 **self.trainer.intervention_stats(self.tallies.pop(session)),
             }
             self.trainer.logger.log(stats, self.trainer.env_steps)
-            self.trainer.recent_successes.append(bool(item["success"]))
+            self.trainer.recent_successes.append(bool(item.get("success", False)))
             self.trainer.episodes += 1

@@ -27,6 +27,9 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
     "weights": frozenset({"version", "data"}),
     "learner_heartbeat": frozenset({"time", "weights_version", "credit"}),
 }
+#: what every transition carries (an actor may add more: is_intervention, first, success, safety ...)
+TRANSITION_KEYS = frozenset({"obs", "action", "reward", "next_obs", "terminated", "truncated"})
+INTEGER_FIELDS = ("seq", "oldest", "weights_version", "credit", "version")
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
 
@@ -88,5 +91,12 @@ def check(message: Any) -> None:
         raise WireError(
             f"{kind} message has fields {sorted(fields)}, expected {sorted(MESSAGE_FIELDS[kind])}"
         )
-    if kind == "transitions" and not isinstance(message["items"], list):
-        raise WireError("transitions.items must be a list")
+    for name in INTEGER_FIELDS:
+        if name in message and (not isinstance(message[name], int) or isinstance(message[name], bool)):
+            raise WireError(f"{kind}.{name} must be an integer, not {type(message[name]).__name__}")
+    if kind == "transitions":
+        if not isinstance(message["items"], list):
+            raise WireError("transitions.items must be a list")
+        for item in message["items"]:
+            if not isinstance(item, dict) or not set(item) >= TRANSITION_KEYS:
+                raise WireError(f"every transition must be a map with at least {sorted(TRANSITION_KEYS)}")
