@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,7 @@ from robot_rl.envs.pacing import Pacer
 from robot_rl.transport.actor_client import ActorClient
 
 log = logging.getLogger(__name__)
+STEP_TIMES_KEPT = 100_000  # step end times kept for timing (an actor node runs for days)
 
 
 class Actor:
@@ -49,7 +51,7 @@ class Actor:
         self.seed = seed
         self.steps = 0
         self.episodes = 0
-        self.step_times: list[float] = []
+        self.step_times: deque[float] = deque(maxlen=STEP_TIMES_KEPT)  # monotonic end of each recent step
         self._has_weights = False
 
     def run(self, total_steps: int | None = None, should_stop: Callable[[], bool] = lambda: False) -> None:
