@@ -25,6 +25,10 @@ class Pacer:
         self.next_tick = time.monotonic()
 
     def wait(self) -> None:
+        """Sleep to the next tick. After an overrun (a step that took longer than a period) the missed
+        ticks are skipped, not made up: commands never go out back to back to catch up."""
         if self.period_s:
             self.next_tick += self.period_s
-            time.sleep(max(0.0, self.next_tick - time.monotonic()))
+            now = time.monotonic()
+            self.next_tick = max(self.next_tick, now)
+            time.sleep(self.next_tick - now)
