@@ -84,6 +84,8 @@ def load_config(name: str, overrides: list[str]) -> DictConfig:
 def to_dataclass(schema: type, node: DictConfig, where: str):
     """Validate ``node`` against a dataclass ``schema`` and return the dataclass instance."""
     try:
+        if isinstance(node, DictConfig):  # interpolations resolve against the whole config (${robot.x})
+            node = OmegaConf.to_container(node, resolve=True)
         merged = OmegaConf.merge(OmegaConf.structured(schema), node)
         return OmegaConf.to_object(merged)
     except OmegaConfBaseException as err:

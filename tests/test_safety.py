@@ -144,6 +144,21 @@ def test_a_time_limited_episode_ends_in_the_safety_critic_at_the_reset() -> None
     assert np.all(critic.targets[:5] == 0.0)  # a safe episode, stored as one
 
 
+def test_a_drivers_joint_speed_limits_are_its_robots() -> None:
+    """configs/driver.yaml: the shield's joint-speed limits come from the robot profile (a 6-joint UR5e
+    used to get the Panda's 7 and fail on its first state); a safety override still tightens them."""
+    from robot_rl.config import load_config
+    from robot_rl.safety.config import safety_config
+
+    for robot, joints in (("fr3", 7), ("ur5e", 6)):
+        safety = safety_config(load_config("driver", [f"robot={robot}"]))
+        limits = MeasuredLimits(np.asarray(safety.max_joint_vel), safety.max_force_n, safety.max_torque_nm)
+        assert limits.triggers({"joint_vel": np.zeros(joints)}, None) == {}
+        assert "joint_velocity" in limits.triggers({"joint_vel": np.full(joints, 4.0)}, None)
+    tight = safety_config(load_config("driver", ["robot=ur5e", "safety.max_joint_vel=[1,1,1,1,1,1]"]))
+    assert tight.max_joint_vel == [1.0] * 6
+
+
 def test_conservative_mixer_keeps_expected_return_above_the_floor() -> None:
     mixer = ConservativeMixer(floor=0.8, min_learner_prob=0.05, seed=0)
     assert mixer.learner_prob() == 0.05  # baseline unmeasured
