@@ -8,6 +8,10 @@ positions by differential IK on the arm's kinematic model (MuJoCo loads the MJCF
 the joint velocity limits; the TCP target is clipped to the profile's workspace box. ``step`` commands,
 waits out most of the control period and then reads the arm, so the returned state shows the action's
 effect. ``arm_driver_node`` runs this env behind the safety shield and the robot topic contract.
+
+Joint states older than ``STALE_PERIODS`` control periods are not acted on: a step then commands no
+motion (moveit_servo gets a zero twist; position controllers keep their last target) and reports a
+``stale_state`` safety event, and a reset waits up to ``timeout_s`` for fresh states before failing.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from sim.controller import DiffIKController
 
 #: Share of the control period ``step`` waits before reading the arm (the rest is for the round trip).
 SETTLE_FRACTION = 0.7
+#: Joint states older than this many control periods are stale: no motion is commanded from them.
+STALE_PERIODS = 3.0
 
 
 class ArmNotFound(DeviceError):
@@ -81,6 +87,7 @@ class ControllerArmEnv(gym.Env):
         self._node = self._ros.node
         self._lock = threading.Lock()
         self._joints: JointState | None = None
+        self._joints_at = -float("inf")  # monotonic time the last joint state arrived
         self._node.create_subscription(JointState, profile.joint_states_topic, self._on_joints, 10)
         self._pub_forward = self._node.create_publisher(Float64MultiArray, profile.forward_position_topic, 10)
         self._pub_trajectory = self._node.create_publisher(
@@ -94,6 +101,7 @@ class ControllerArmEnv(gym.Env):
     # ------------------------------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        self._wait_for_joints(fresh=True)
         self._command_gripper(1.0)
         self._move_home()
         self.tcp_target.reset(self._measure()["tcp_pose"][3:])
@@ -102,6 +110,8 @@ class ControllerArmEnv(gym.Env):
     def step(self, action: np.ndarray):
         started = time.monotonic()
         action = check_action(action)
+        if self._state_age() > STALE_PERIODS * self.period_s:
+            return self._hold_on_stale_state(started)
         state = self._measure()
         target_pos, target_quat = self.tcp_target(state["tcp_pose"][:3], action)
         if self.profile.command_interface == "servo_twist":
@@ -120,21 +130,39 @@ class ControllerArmEnv(gym.Env):
     def close(self) -> None:
         self._ros.close()
 
+    def _hold_on_stale_state(self, started: float):
+        """No motion from an old reading: where the arm is now is unknown."""
+        age = self._state_age()
+        if self.profile.command_interface == "servo_twist":
+            self._pub_servo.publish(twist_msg(np.zeros(3), np.zeros(3), self._stamp()))
+        time.sleep(max(0.0, started + SETTLE_FRACTION * self.period_s - time.monotonic()))
+        info = base_info(False)
+        info["safety"] = [
+            {"layer": "stale_state", "reason": f"joint states {age:.2f} s old: no motion commanded"}
+        ]
+        return self._observation(), 0.0, False, False, info
+
     # ------------------------------------------------------------------------------------------ I/O
     def _on_joints(self, msg: JointState) -> None:
         with self._lock:
-            self._joints = msg
+            self._joints, self._joints_at = msg, time.monotonic()
+
+    def _state_age(self) -> float:
+        with self._lock:
+            return time.monotonic() - self._joints_at
 
     def _stamp(self):
         return self._node.get_clock().now().to_msg()
 
-    def _wait_for_joints(self) -> None:
+    def _wait_for_joints(self, fresh: bool = False) -> None:
+        """Until a joint state arrived (``fresh``: a recent one), at most ``timeout_s``."""
         deadline = time.monotonic() + self.timeout_s
-        while self._joints is None:
+        while self._joints is None or (fresh and self._state_age() > STALE_PERIODS * self.period_s):
             if time.monotonic() > deadline:
                 raise ArmNotFound(
-                    f"no {self.profile.joint_states_topic} within {self.timeout_s:g} s: start the arm's "
-                    "ros2_control bringup (or fake_arm_node for a simulated one)"
+                    f"no {'fresh ' if fresh else ''}{self.profile.joint_states_topic} within "
+                    f"{self.timeout_s:g} s: start the arm's ros2_control bringup (or fake_arm_node for a "
+                    "simulated one)"
                 )
             time.sleep(0.02)
         names = list(self._joints.name)

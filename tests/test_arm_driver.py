@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import gymnasium as gym
@@ -122,3 +125,42 @@ def test_missing_camera_is_one_clear_error(ros_env, tmp_path) -> None:
     )  # fmt: skip
     assert out.returncode == 1
     assert "cannot be opened" in out.stderr + out.stdout and "Traceback" not in out.stderr + out.stdout
+
+
+def test_stale_joint_states_command_no_motion(ros_env, tmp_path) -> None:
+    """The arm's joint states stop (its process frozen): the driver's env commands nothing from the old
+    reading and says why; when they come back, commanding resumes."""
+    from drivers.robot_profile import RobotProfile
+    from drivers.ros_controller_arm import ControllerArmEnv
+    from robot_rl.config import load_config, to_dataclass
+
+    profile = to_dataclass(RobotProfile, load_config("driver", []).robot, "robot")
+    probe = RosProbe()
+    commands = probe.record(Float64MultiArray, "/forward_position_controller/commands")
+    push = np.array([1, 0, 0, 0, 0, 0, -1], np.float32)
+
+    def commanded_by_a_step() -> tuple[int, dict]:
+        before = len(commands)
+        info = arm.step(push)[-1]
+        time.sleep(0.3)  # the command (if any) reaches the probe
+        return len(commands) - before, info
+
+    try:
+        with running([str(BIN / "fake_arm_node")], ros_env, tmp_path / "fake.log") as fake:
+            arm = ControllerArmEnv(profile, 10.0, timeout_s=20.0)
+            try:
+                arm.reset()
+                assert commanded_by_a_step()[0] == 1
+                os.kill(fake.pid, signal.SIGSTOP)
+                try:
+                    time.sleep(0.5)  # older than 3 control periods
+                    sent, info = commanded_by_a_step()
+                    assert sent == 0 and info["safety"][0]["layer"] == "stale_state"
+                finally:
+                    os.kill(fake.pid, signal.SIGCONT)
+                time.sleep(0.3)
+                assert commanded_by_a_step()[0] == 1
+            finally:
+                arm.close()
+    finally:
+        probe.close()
