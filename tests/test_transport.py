@@ -227,6 +227,47 @@ def test_batches_dropped_from_a_full_outbox_do_not_stall_the_stream() -> None:
         server.close()
 
 
+def test_a_restarted_learner_takes_up_the_actors_flow_control() -> None:
+    """Credits count what one learner process consumed: after a learner restart the actor's backlog is
+    measured against the new learner (it used to compare its lifetime steps with the new, smaller credit
+    and wait forever)."""
+    endpoint = free_endpoint()
+    client = ActorClient(endpoint, "steady", batch_size=10, peer_timeout_s=0.3)
+
+    def serve(server: LearnerServer, until) -> None:
+        def pump() -> None:
+            for _, session, items in server.poll(0.01):
+                server.grant(session, len(items))  # this learner consumes everything at once
+            client.poll()
+
+        wait_for(until, poll=pump)
+
+    def act(n: int) -> None:
+        for i in range(n):
+            obs = {"state": np.array([i], np.float32)}
+            client.add({"obs": obs, "action": np.zeros(1, np.float32), "reward": 0.0, "next_obs": obs,
+                        "terminated": False, "truncated": False})  # fmt: skip
+        client.flush()
+
+    first = LearnerServer(endpoint)
+    try:
+        serve(first, lambda: client.learner_alive)
+        act(100)
+        serve(first, lambda: client.backlog == 0)
+    finally:
+        first.close()
+    wait_for(lambda: not client.learner_alive, poll=client.poll)
+    act(200)  # on with the last weights while the learner is away
+    assert client.backlog == 200
+    second = LearnerServer(endpoint)
+    try:
+        serve(second, lambda: client.backlog == 0 and client.unsent_transitions == 0)
+        assert client.credit == 200  # the new learner consumed the 200 it received
+    finally:
+        second.close()
+        client.close()
+
+
 def test_with_curve_a_client_without_the_key_gets_nothing(tmp_path) -> None:
     keys_dir, rogue_dir = tmp_path / "keys", tmp_path / "rogue"
     make_keys(keys_dir)

@@ -128,7 +128,7 @@ class Actor:
         return outcome["obs"]
 
     def _wait_for_learner(self, should_stop: Callable[[], bool]) -> None:
-        while self.client.learner_alive and self.steps - self.client.credit > self.max_ahead_steps:
+        while self.client.learner_alive and self.client.backlog > self.max_ahead_steps:
             if should_stop():
                 return
             self._apply_weights(self.client.poll(0.01))

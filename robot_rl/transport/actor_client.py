@@ -66,7 +66,10 @@ class ActorClient:
         self.weights: bytes | None = None
         self.weights_version = 0
         self.learner_alive = False
-        self.credit = 0  # env steps the learner has caught up with (flow control in simulation)
+        self.added = 0  # transitions handed to add()
+        self.credit = 0  # of them, consumed by the current learner (flow control in simulation)
+        self._credit_base = 0  # transitions before the current learner's first (acked by, or lost to, others)
+        self._learner: str | None = None  # the current learner's id
         self._new_weights = False
         self._last_heard = -float("inf")
         self._last_heartbeat = -float("inf")
@@ -78,6 +81,7 @@ class ActorClient:
     def add(self, transition: dict[str, Any]) -> None:
         """Queue one transition (obs, action, reward, next_obs, terminated, truncated, ...)."""
         self.pending.append(transition)
+        self.added += 1
         if len(self.pending) >= self.batch_size:
             self.flush()
         self._service()
@@ -104,6 +108,11 @@ class ActorClient:
             self._new_weights = False
             return self.weights
         return None
+
+    @property
+    def backlog(self) -> int:
+        """Transitions added that the learner has not consumed yet (a simulated actor waits on this)."""
+        return self.added - self._credit_base - self.credit
 
     @property
     def unsent_transitions(self) -> int:
@@ -144,6 +153,9 @@ class ActorClient:
             return
         was_alive, self.learner_alive, self._last_heard = self.learner_alive, True, time.monotonic()
         if kind in ("ack", "learner_heartbeat"):
+            if message["learner"] != self._learner:  # a new learner starts at the oldest batch still held
+                self._learner, self.credit = message["learner"], 0
+                self._credit_base = self.added - self.unsent_transitions
             self.credit = max(self.credit, int(message["credit"]))
         if not was_alive:
             log.info("learner reachable; %d unsent transitions to deliver", self.unsent_transitions)

@@ -10,7 +10,9 @@
   so a restarted actor starts from the latest policy.
 - Heartbeats both ways; an actor silent for ``peer_timeout_s`` is reported gone (it may come back).
 - Flow control: acks and heartbeats carry the actor's ``credit``: how many of its transitions the learner
-  has consumed (``grant()``, called by the learner loop); a simulated actor waits rather than run ahead.
+  has consumed (``grant()``, called by the learner loop), and this learner's id, so that an actor can
+  tell a restarted learner (whose credits start again at 0); a simulated actor waits rather than run
+  ahead.
 
 Single-threaded: call ``poll()`` from the learner loop. Optional CURVE encryption and client
 authentication (``robot_rl.transport.keys``).
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +68,7 @@ class LearnerServer:
         self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self.heartbeat_s, self.peer_timeout_s = heartbeat_s, peer_timeout_s
         self.actors: dict[str, ActorState] = {}  # session -> state
+        self.instance = uuid.uuid4().hex  # tells actors a restarted learner (its credits start at 0)
         self.weights: bytes | None = None
         self.weights_version = 0
         self.dropped_messages = 0
@@ -175,7 +179,8 @@ class LearnerServer:
             state.last_seq = oldest - 1
 
     def _ack(self, session: str, seq: int) -> dict[str, Any]:
-        return {"type": "ack", "session": session, "seq": seq, "credit": self.credits.get(session, 0)}
+        credit = self.credits.get(session, 0)
+        return {"type": "ack", "session": session, "seq": seq, "credit": credit, "learner": self.instance}
 
     def _state(self, identity: bytes, message: dict[str, Any]) -> ActorState:
         session = str(message["session"])
@@ -193,6 +198,7 @@ class LearnerServer:
             "time": time.time(),
             "weights_version": self.weights_version,
             "credit": self.credits.get(session, 0),
+            "learner": self.instance,
         }
 
     def _heartbeats(self) -> None:

@@ -23,9 +23,10 @@ MESSAGE_FIELDS: dict[str, frozenset[str]] = {
     "hello": frozenset({"actor", "session", "weights_version", "oldest"}),
     "transitions": frozenset({"actor", "session", "seq", "items"}),
     "heartbeat": frozenset({"actor", "session", "time", "oldest"}),
-    "ack": frozenset({"session", "seq", "credit"}),
+    # ``learner``: the learner process's id; ``credit`` counts what *that* learner consumed
+    "ack": frozenset({"session", "seq", "credit", "learner"}),
     "weights": frozenset({"version", "data"}),
-    "learner_heartbeat": frozenset({"time", "weights_version", "credit"}),
+    "learner_heartbeat": frozenset({"time", "weights_version", "credit", "learner"}),
 }
 #: what every transition carries (an actor may add more: is_intervention, first, success, safety ...)
 TRANSITION_KEYS = frozenset({"obs", "action", "reward", "next_obs", "terminated", "truncated"})
