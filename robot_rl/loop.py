@@ -179,6 +179,8 @@ class Trainer:
             "numpy_rng": self.rng.bit_generator.state,
             "torch_generator": self.agent.generator.get_state().tolist(),
             "history": self.history,
+            "recent_successes": list(self.recent_successes),
+            "mixer": self.mixer.state_dict() if self.mixer else None,
             "agent_counters": getattr(self.agent, "counters", dict)(),
             "policy_io": policy_io(self.spec, int(np.prod(self.env.action_space.shape))),  # for export
         }
@@ -210,6 +212,9 @@ class Trainer:
         if hasattr(self.agent, "set_counters"):
             self.agent.set_counters(state.get("agent_counters", {}))
         self.history = list(state["history"])
+        self.recent_successes.extend(state.get("recent_successes", []))  # older checkpoints: none
+        if self.mixer and state.get("mixer"):
+            self.mixer.load_state_dict(state["mixer"])
         self.online.end_episode()  # the interrupted episode is not continued; a new one starts
         if self.offline is not None:
             self.offline.end_episode()

@@ -100,3 +100,10 @@ def test_conservative_exploration_mixes_baseline_and_learner_episodes(tmp_path) 
     mixer = trainer.mixer
     assert len(mixer.returns["baseline"]) + len(mixer.returns["learner"]) == episodes
     assert len(trainer.online) == 1000  # baseline episodes are training data too
+
+    agent_cfg = SACConfig(num_critics=2, hidden_dims=[32, 32])
+    resumed = Trainer(trainer.make_env, agent_cfg, cfg, tmp_path / "again", baseline=baseline)
+    resumed.resume(tmp_path / "checkpoints" / "final")  # the mixer goes on where it was, not from scratch
+    assert resumed.mixer.returns == mixer.returns and resumed.mixer.learner_prob() == mixer.learner_prob()
+    assert [resumed.mixer.choose() for _ in range(10)] == [mixer.choose() for _ in range(10)]
+    assert resumed.recent_successes == trainer.recent_successes

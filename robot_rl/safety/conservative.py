@@ -11,6 +11,7 @@ be measured). Returns are assumed >= 0 (sparse success rewards).
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import numpy as np
 
@@ -39,3 +40,16 @@ class ConservativeMixer:
 
     def record(self, who: str, episode_return: float) -> None:
         self.returns[who].append(float(episode_return))
+
+    def state_dict(self) -> dict[str, Any]:
+        """The recent returns and the RNG (JSON-ready), so a resumed run goes on choosing as before."""
+        return {
+            "returns": {who: list(r) for who, r in self.returns.items()},
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for who, returns in state["returns"].items():
+            self.returns[who].clear()
+            self.returns[who].extend(returns)
+        self.rng.bit_generator.state = state["rng"]
