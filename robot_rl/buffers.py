@@ -186,20 +186,25 @@ class ReplayBuffer:
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Into a buffer of the same capacity: slot for slot (an exact resume). Into a larger one, a saved
+        ring that had wrapped is laid out oldest-first, so that no slot's next frame is one the new
+        capacity puts elsewhere (a slot's next frame is the following slot, modulo the capacity)."""
         n = len(state["valid"])
         if n > self.capacity:
             raise ValueError(f"buffer checkpoint holds {n} slots, more than this buffer's {self.capacity}")
+        pos, need_obs, num_added = (int(v) for v in state["counters"].tolist())
+        shift = -pos if pos < n and n != self.capacity else 0  # the oldest slot of a wrapped ring to 0
         for key, store in self.frames.items():
             saved = state.get(f"frames/{key}")
             if saved is None or saved.shape != (n, *store.shape[1:]):
                 raise ValueError(f"buffer checkpoint lacks frames/{key} of shape (N, {store.shape[1:]})")
-            store[:n] = saved
+            store[:n] = np.roll(saved, shift, axis=0)
         for name in ("actions", "rewards", "terminated", "truncated", "valid"):
             array = getattr(self, name)
             array[:] = 0
-            array[:n] = state[name]
-        pos, need_obs, num_added = state["counters"].tolist()
-        self.pos, self.need_obs, self.num_added, self.filled = int(pos), bool(need_obs), int(num_added), n
+            array[:n] = np.roll(state[name], shift, axis=0)
+        self.pos = (n if shift else pos) % self.capacity
+        self.need_obs, self.num_added, self.filled = bool(need_obs), num_added, n
 
 
 class MixedBuffer:

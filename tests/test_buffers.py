@@ -121,6 +121,29 @@ def test_a_checkpoint_holds_the_stored_frames_not_the_empty_capacity() -> None:
         ReplayBuffer(SPACES, 2, capacity=4).load_state_dict(state)
 
 
+def test_a_wrapped_ring_loads_into_a_larger_buffer_with_its_transitions_intact() -> None:
+    """A resume with a larger train.buffer_capacity, or WSRL's retained source replay with room to grow."""
+    small = ReplayBuffer(SPACES, 2, capacity=10, n_step=3, gamma=0.5)
+    fill(small, [(4, "trunc"), (5, "term"), (6, "trunc")])  # 18 frames through 10 slots: wrapped
+    big = ReplayBuffer(SPACES, 2, capacity=32, n_step=3, gamma=0.5)
+    big.load_state_dict(small.state_dict())
+
+    def transitions(buffer: ReplayBuffer) -> set[tuple[float, float, float, float]]:
+        idx = np.flatnonzero(buffer.valid)
+        rewards, discounts, boot = buffer.nstep_indices(idx)
+        states = buffer.frames["state"][:, 0]
+        return set(zip(states[idx], rewards, discounts, states[boot], strict=True))
+
+    assert len(big) == len(small) > 0 and transitions(big) == transitions(small)
+    fill(big, [(2, "trunc")], start=100)  # writing goes on after the newest frame, overwriting nothing
+    assert transitions(big) >= transitions(small) and len(big) == len(small) + 2
+    roomy = ReplayBuffer(SPACES, 2, capacity=100)
+    fill(roomy, [(7, "trunc")])  # 8 frames, write position 8
+    exact = ReplayBuffer(SPACES, 2, capacity=8)
+    exact.load_state_dict(roomy.state_dict())
+    fill(exact, [(1, "trunc")])  # used to write at slot 8 of 8: IndexError
+
+
 def test_capacity_over_memory_cap_fails_at_construction() -> None:
     with pytest.raises(ValueError, match="max_memory_gb"):
         ReplayBuffer(SPACES, 2, capacity=10_000_000, max_memory_gb=0.01)
