@@ -274,6 +274,9 @@ def test_risk_monitor_hands_control_to_its_backup() -> None:
     _, _, _, _, info = env.step(np.array([1.0, 0, 0, 0, 0, 0, -1], np.float32))
     assert "risk" in {e["layer"] for e in info["safety"]}
     assert np.all(info["executed_action"][:6] == 0) and info["proposed_action"][0] == 1.0  # held
+    calm = np.array([0.3, 0, 0, 0, 0, 0, -1], np.float32)  # no risk: the trigger clears
+    held = [np.all(env.step(calm)[-1]["executed_action"][:6] == 0) for _ in range(8)]
+    assert held == [True] * env.cfg.backup_steps + [False] * (8 - env.cfg.backup_steps)
 
 
 def test_trainer_attaches_the_critic_ensemble_as_risk_monitor(tmp_path) -> None:

@@ -198,10 +198,10 @@ class SafetyShield(gym.Wrapper):
                 {"layer": name, "reason": f"{why}; backup {backup.name}"} for name, why in triggers.items()
             ]
         elif self._active is not None:
-            self._backup_left -= 1
             if self._backup_left <= 0:
                 self._active = None
                 events = [{"layer": "backup", "reason": "control handed back to the policy"}]
+            self._backup_left -= 1  # the backup keeps control for backup_steps steps after the trigger
         if self._active is None:
             return proposed.copy(), events
         events.append({"layer": "backup", "reason": f"{self._active.name} in control"})
