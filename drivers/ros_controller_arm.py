@@ -110,9 +110,9 @@ class ControllerArmEnv(gym.Env):
     def step(self, action: np.ndarray):
         started = time.monotonic()
         action = check_action(action)
-        if self._state_age() > STALE_PERIODS * self.period_s:
-            return self._hold_on_stale_state(started)
         state = self._measure()
+        if self._state_age() > STALE_PERIODS * self.period_s or not np.all(np.isfinite(state["q"])):
+            return self._hold_on_stale_state(started)
         target_pos, target_quat = self.tcp_target(state["tcp_pose"][:3], action)
         if self.profile.command_interface == "servo_twist":
             delta = np.concatenate(
@@ -131,14 +131,14 @@ class ControllerArmEnv(gym.Env):
         self._ros.close()
 
     def _hold_on_stale_state(self, started: float):
-        """No motion from an old reading: where the arm is now is unknown."""
+        """No motion from an old (or non-finite) reading: where the arm is now is unknown."""
         age = self._state_age()
         if self.profile.command_interface == "servo_twist":
             self._pub_servo.publish(twist_msg(np.zeros(3), np.zeros(3), self._stamp()))
         time.sleep(max(0.0, started + SETTLE_FRACTION * self.period_s - time.monotonic()))
         info = base_info(False)
         info["safety"] = [
-            {"layer": "stale_state", "reason": f"joint states {age:.2f} s old: no motion commanded"}
+            {"layer": "stale_state", "reason": f"joint states {age:.2f} s old or not finite: no motion"}
         ]
         return self._observation(), 0.0, False, False, info
 

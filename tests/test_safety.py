@@ -239,6 +239,27 @@ def test_shield_refuses_nan_without_stepping_the_simulation() -> None:
     assert env.trips[-1]["layer"] == "clip" and "refused" in env.trips[-1]["reason"]
 
 
+def test_a_non_finite_measured_pose_holds_the_arm_instead_of_failing() -> None:
+    """A sensor glitch (NaN in the measured TCP pose) must not turn into a NaN command or an exception."""
+
+    class Glitch(gym.ObservationWrapper):
+        broken = False
+
+        def observation(self, obs):
+            if self.broken:
+                obs["state"]["tcp_pose"] = np.full_like(obs["state"]["tcp_pose"], np.nan)
+            return obs
+
+    glitchy = Glitch(gym.make("robot_rl/PandaPickCube-v0", disable_env_checker=True))
+    env = SafetyShield(glitchy, SafetyConfig())
+    env.reset(seed=0)
+    glitchy.broken = True
+    env.step(np.array([1, 0, 0, 0, 0, 0, -1], np.float32))  # this observation comes back broken
+    _, _, _, _, info = env.step(np.array([1, 0, 0, 0, 0, 0, -1], np.float32))
+    assert np.all(info["executed_action"][:6] == 0) and np.all(np.isfinite(info["executed_action"]))
+    assert "measurement" in {e["layer"] for e in info["safety"]}
+
+
 def test_estop_latches_until_released() -> None:
     env = shielded("robot_rl/PandaPickCube-v0")
     obs, _ = env.reset(seed=0)

@@ -132,6 +132,9 @@ class SafetyShield(gym.Wrapper):
         for layer_name, layer in layers:
             command, reasons = layer(command, pose)
             events += [{"layer": layer_name, "reason": r} for r in reasons]
+        if not np.all(np.isfinite(command)):  # a non-finite measurement makes a non-finite command
+            command = np.concatenate([np.zeros(6), [self._gripper]])
+            events.append({"layer": "measurement", "reason": "non-finite measured TCP pose: holding"})
         obs, reward, terminated, truncated, info = self.env.step(command.astype(np.float32))
         self._gripper = float(command[6])
         if self._active is None:  # the approach is the policy's motion, never the backup's own
