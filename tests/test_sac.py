@@ -197,12 +197,23 @@ def test_gripper_stay_repeats_the_last_command() -> None:
         def reset(self, *, seed=None, options=None):
             return np.zeros(1, np.float32), {}
 
+        operator: float | None = None  # the gripper command of an operator who takes over
+
         def step(self, action):
-            self.sent.append(float(action[-1]))
-            return np.zeros(1, np.float32), 0.0, False, False, {}
+            if self.operator is None:
+                self.sent.append(float(action[-1]))
+                return np.zeros(1, np.float32), 0.0, False, False, {}
+            self.sent.append(self.operator)
+            info = {"is_intervention": True, "intervene_action": np.array([0.0, self.operator], np.float32)}
+            return np.zeros(1, np.float32), 0.0, False, False, info
 
     env = GripperStay(Recorder())
     env.reset()
     for command in (0.0, 1.0, 0.0, 0.0, -1.0, 0.0):
         env.step(np.array([0.0, command], np.float32))
     assert env.unwrapped.sent == [-1.0, 1.0, 1.0, 1.0, -1.0, -1.0]
+    env.unwrapped.operator = 1.0  # the operator closes the gripper on the object, then hands back
+    env.step(np.array([0.0, 0.0], np.float32))
+    env.unwrapped.operator = None
+    env.step(np.array([0.0, 0.0], np.float32))  # the policy's "stay" keeps it closed
+    assert env.unwrapped.sent[-2:] == [1.0, 1.0]

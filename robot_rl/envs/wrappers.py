@@ -47,7 +47,8 @@ class RestrictDoF(gym.ActionWrapper):
 
 class GripperStay(gym.Wrapper):
     """Discrete gripper commands for HIL-SERL's gripper critic: the last action entry is -1 open,
-    0 stay (repeat the last command sent), +1 close. Episodes start with the gripper open."""
+    0 stay (repeat the last command sent, the operator's when they drove), +1 close. Episodes start
+    with the gripper open."""
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
@@ -64,7 +65,11 @@ class GripperStay(gym.Wrapper):
         elif action[-1] < -0.5:
             self.last_command = -1.0
         action[-1] = self.last_command
-        return self.env.step(action)
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        operator = info.get("intervene_action") if info.get("is_intervention") else None
+        if operator is not None:  # the operator drove this step: "stay" keeps *their* gripper command
+            self.last_command = 1.0 if float(operator[-1]) > 0.0 else -1.0
+        return obs, reward, terminated, truncated, info
 
 
 class BaseActionObservation(gym.Wrapper):
