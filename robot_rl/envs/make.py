@@ -53,7 +53,9 @@ def make_env(
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
     try:
-        env = gym.make(task.env_id, disable_env_checker=True, **kwargs)
+        # The registered limit (100) would cut a longer task.max_episode_steps short from inside.
+        limit = task.max_episode_steps
+        env = gym.make(task.env_id, disable_env_checker=True, max_episode_steps=limit, **kwargs)
     except TypeError as err:
         if "randomization" not in str(err):
             raise
