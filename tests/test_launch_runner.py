@@ -154,6 +154,23 @@ def test_a_required_node_exiting_stops_the_others(prefix: Path, tmp_path: Path) 
     assert not [pid for pid in pids(out, "*.pid") if running(pid)]
 
 
+def test_a_required_node_that_cannot_start_starts_no_others(prefix: Path, tmp_path: Path) -> None:
+    broken = prefix / "lib" / PKG / "broken"
+    broken.write_text("#!/nonexistent/interpreter\n")  # exec fails: OSError in the launcher
+    broken.chmod(0o755)
+    launcher = start_launcher(
+        tmp_path,
+        f"""\
+        launch:
+          - node: {{pkg: {PKG}, exec: broken, name: driver, on_exit: shutdown}}
+          - node: {{pkg: {PKG}, exec: node, name: worker, args: loop}}
+        """,
+    )
+    code, _, stderr = finish(launcher)
+    assert code == 1 and "could not start" in stderr, stderr
+    assert "process started" not in stderr, "a node was started after the launch had failed"
+
+
 @pytest.mark.ros
 @pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reason="needs the ROS 2 wheels (rclpy)")
 def test_a_real_rclpy_node_gets_its_name_namespace_params_and_remaps(prefix: Path, tmp_path: Path) -> None:

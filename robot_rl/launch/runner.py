@@ -87,6 +87,8 @@ class Runner:
         previous = self._install_signal_handlers()
         try:
             for proc in self.procs:
+                if self.shutting_down:  # a required node failed to start: start no more
+                    break
                 self._start(proc)
             while not all(p.done for p in self.procs):
                 now = time.monotonic()
