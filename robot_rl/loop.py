@@ -26,7 +26,7 @@ from robot_rl.buffers import MixedBuffer, ReplayBuffer
 from robot_rl.checkpoint import load_checkpoint, save_checkpoint
 from robot_rl.data.layout import flatten_obs as flat_obs
 from robot_rl.envs.classifier_reward import ClassifierStats
-from robot_rl.envs.intervention import InterventionTally, executed_action
+from robot_rl.envs.intervention import InterventionTally, check_reward_source, executed_action
 from robot_rl.envs.wrappers import RestrictDoF
 from robot_rl.errors import ConfigError
 from robot_rl.metrics import MetricLogger, plot_learning_curve, write_eval_csv
@@ -119,6 +119,7 @@ class Trainer:
         self.cfg, self.run_dir, self.config_yaml = cfg, Path(run_dir), config_yaml
         self.make_env = make_env
         self.safety_events: Counter[str] = Counter()
+        check_reward_source(intervention_mode, reward_classifier)
         self.intervention_mode = intervention_mode
         if interventions_to_demos is None:
             interventions_to_demos = intervention_mode == "hil_serl"

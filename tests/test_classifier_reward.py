@@ -40,3 +40,15 @@ def test_without_termination_the_episode_runs_on() -> None:
     env.reset(seed=0)
     rewards = [env.step(np.array([1.0, 0.0], np.float32))[1] for _ in range(30)]
     assert rewards[-1] == 1.0 and sum(rewards) > 5
+
+
+def test_rlif_and_a_reward_classifier_are_refused_together() -> None:
+    """RLIF's reward is the take-overs; the classifier (outside Intervention) used to overwrite it."""
+    import pytest
+
+    from robot_rl.config import ConfigError, load_config, task_config
+    from robot_rl.envs.make import make_env
+
+    task = task_config(load_config("train", ["task=pick_cube"]).task)
+    with pytest.raises(ConfigError, match="intervention=rlif.*reward_classifier"):
+        make_env(task, reward_classifier=RightHalf(), intervention_mode="rlif")

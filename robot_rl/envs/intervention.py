@@ -26,6 +26,8 @@ from typing import Any, Protocol
 import gymnasium as gym
 import numpy as np
 
+from robot_rl.errors import ConfigError
+
 MODES = ("hil_serl", "rlif")
 
 
@@ -63,6 +65,15 @@ class Intervention(gym.Wrapper):
             info["task_reward"] = reward
             reward = -1.0 if takeover else 0.0
         return self.obs, reward, terminated, truncated, info
+
+
+def check_reward_source(mode: str | None, reward_classifier: Any) -> None:
+    """RLIF's reward is the take-overs; a reward classifier (outside ``Intervention``) would replace it."""
+    if mode == "rlif" and reward_classifier is not None:
+        raise ConfigError(
+            "intervention=rlif takes its reward from the operator's take-overs, and a reward classifier "
+            "would replace it: drop train.reward_classifier, or use intervention=hil_serl"
+        )
 
 
 def executed_action(proposed: np.ndarray, info: dict[str, Any]) -> tuple[np.ndarray, bool, np.ndarray | None]:

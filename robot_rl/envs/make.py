@@ -14,7 +14,7 @@ import gymnasium as gym
 import robot_rl  # noqa: F401  (registers the ids)
 from robot_rl.config import ConfigError, TaskConfig
 from robot_rl.envs.classifier_reward import ClassifierReward, SuccessClassifier
-from robot_rl.envs.intervention import Intervention, Operator
+from robot_rl.envs.intervention import Intervention, Operator, check_reward_source
 from robot_rl.envs.wrappers import BaseActionObservation, GripperStay, RestrictDoF
 from robot_rl.safety.config import SafetyConfig
 from robot_rl.safety.shield import SafetyShield
@@ -44,6 +44,7 @@ def make_env(
     ``reward_classifier`` replaces the task's reward with a learned success classifier's; the env's own
     success then never ends an episode behind the classifier's back.
     """
+    check_reward_source(intervention_mode, reward_classifier)
     if task.env_id not in gym.registry:
         known = sorted(k for k in gym.registry if k.startswith("robot_rl/"))
         raise ConfigError(f"task.env_id={task.env_id!r} is not registered; known ids: {known}")
