@@ -50,5 +50,5 @@ def test_rlif_and_a_reward_classifier_are_refused_together() -> None:
     from robot_rl.envs.make import make_env
 
     task = task_config(load_config("train", ["task=pick_cube"]).task)
-    with pytest.raises(ConfigError, match="intervention=rlif.*reward_classifier"):
+    with pytest.raises(ConfigError, match=r"intervention=rlif.*reward_classifier"):
         make_env(task, reward_classifier=RightHalf(), intervention_mode="rlif")
