@@ -59,6 +59,8 @@ class PandaMujocoEnv(ArmEnv):
     #: Free bodies whose mass/friction/size are randomized, and the privileged keys of their positions.
     dr_bodies: tuple[str, ...] = ()
     dr_object_keys: tuple[str, ...] = ()
+    #: What a delayed action queue executes before the first chosen action arrives.
+    hold_action = HOLD_ACTION
 
     def __init__(self, randomization: dict[str, Any] | None = None, **settings: Any) -> None:
         """:param settings: ``robot_rl.envs.interface.ArmEnvSettings`` fields (control_hz, images ...);
@@ -146,7 +148,7 @@ class PandaMujocoEnv(ArmEnv):
     def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         action = check_action(action)
         if self.randomizer is not None:
-            action = self.randomizer.delayed(action, HOLD_ACTION)
+            action = self.randomizer.delayed(action, self.hold_action)
         target_pos, target_quat = self.tcp_target(self.tcp_pose()[0], action)
         q_start = self.data.ctrl[: len(ARM_JOINTS)].copy()
         if np.any(action[:6]):

@@ -66,6 +66,16 @@ def test_action_latency_executes_each_action_that_many_steps_later() -> None:
     assert x[1][1] == pytest.approx(x[0][0], abs=0.003)  # ... and makes the first move one step later
 
 
+def test_latency_keeps_the_peg_gripped_before_the_first_action_arrives() -> None:
+    """The queue's filler is the task's hold: on peg insertion, fingers on the peg (not wide open)."""
+    env = gym.make("robot_rl/PandaPegInsert-v0", disable_env_checker=True,
+                   randomization={"enabled": True, "action_latency_steps": [2, 2]})  # fmt: skip
+    env.reset(seed=0)
+    for _ in range(2):  # both steps execute the filler: fingers close to the 20 mm peg (0.25 of open)
+        obs, *_ = env.step(np.zeros(7, np.float32))
+        assert obs["state"]["gripper_pos"][0] < 0.35
+
+
 def test_shifted_preset_from_config_and_bad_settings_name_the_key() -> None:
     task = task_config(load_config("train", ["dr=shifted"]).task)
     env = make_env(task)

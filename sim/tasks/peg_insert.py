@@ -33,6 +33,7 @@ class PandaPegInsertEnv(PandaMujocoEnv):
     workspace_high = np.array([0.75, 0.30, 0.55])
     dr_bodies = ()
     dr_object_keys = ("hole_pos",)
+    hold_action = np.array([0, 0, 0, 0, 0, 0, 1.0 - 2.0 * PEG_GRASP_WIDTH_M / 0.04], np.float32)  # on the peg
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
