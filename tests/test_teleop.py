@@ -168,6 +168,12 @@ def test_keyboard_through_a_pty_holds_keys_toggles_and_restores_the_terminal() -
         check(keys(b"\r"), gripper=1.0, events=("success",))
         check(keyboard.read(), gripper=1.0)  # reported once
         check(keys(b"\x7fx"), gripper=1.0, events=("failure", "discard"))
+        # A new episode: a mark made during the reset is dropped, the toggles start over.
+        clock.t += 1.0
+        os.write(master, b"t\r")  # take over and mark success while the arm resets
+        assert select.select([slave], [], [], 2.0)[0]
+        keyboard.forget_events()
+        check(keyboard.read())  # no success mark, gripper open, the policy in control
     finally:
         keyboard.close()
     assert termios.tcgetattr(slave) == saved

@@ -17,10 +17,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from robot_rl.errors import DeviceError
+
+if TYPE_CHECKING:
+    from drivers.teleop.mapping import Mapping
 
 EVENTS = ("success", "failure", "discard")
 
@@ -40,13 +44,18 @@ class TeleopDevice(ABC):
     """A source of operator commands. Subclasses implement ``read``; ``close`` releases the device."""
 
     name: str = "device"
+    mapping: Mapping | None = None  # raw input -> state, for devices read as raw axes and buttons
 
     @abstractmethod
     def read(self) -> TeleopState: ...
 
-    def forget_events(self) -> None:  # noqa: B027  (only devices that queue marks need it)
-        """Drop marks not yet read (a recorder calls it when an episode starts: a mark made while the
-        arm was resetting belongs to no episode)."""
+    def forget_events(self) -> None:
+        """A new episode starts (recorders, and ``Intervention`` through its operator, call it): input
+        queued while the arm reset belongs to no episode, and the toggles start as the env does, with
+        the gripper open and the policy in control."""
+        if self.mapping is not None:
+            self.read()  # drains what the device queued meanwhile (key presses, input events, Joy)
+            self.mapping.reset()
 
     def close(self) -> None:  # noqa: B027  (optional for devices without resources)
         pass

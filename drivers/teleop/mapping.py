@@ -145,6 +145,10 @@ class Mapping:
         self.gripper_closed = False
         self.last_raw = RawInput({}, frozenset(), frozenset())  # for `python -m drivers.teleop`
 
+    def reset(self) -> None:
+        """Toggles back to the start of an episode: the gripper open, the policy in control."""
+        self.intervening = self.gripper_closed = False
+
     def raw_axes(self) -> set[str]:
         return {name for sources in self.axes.values() for _, name in sources}
 

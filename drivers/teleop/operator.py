@@ -22,6 +22,7 @@ class DeviceOperator:
 
     def reset(self) -> None:
         self.events.clear()
+        self.device.forget_events()  # input from before the episode, and last episode's toggles
 
     def command(self, obs: Any, proposed_action: np.ndarray) -> np.ndarray | None:
         state = self.device.read()
