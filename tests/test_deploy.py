@@ -73,6 +73,8 @@ def test_deploy_in_sim_reports_and_refuses_another_robots_spec(
     report = json.loads((out / "deploy.json").read_text())
     assert report["episodes"] == 2 and 0.0 <= report["success_rate"] <= 1.0
     assert report["cycle_time_ms"]["mean"] > 0 and isinstance(report["shield_trips"], dict)
+    assert not set(report["shield_trips"]) & {"clip", "delta", "workspace", "velocity", "backup"}
+    assert report["shield_trips_total"] <= sum(report["shield_events"].values())
     assert report["randomization"]["object_mass_scale"] == [2.0, 2.0]
     assert (out / "deploy.mp4").stat().st_size > 1000
     # the same policy on the peg-insertion arm: its observation has no cube
