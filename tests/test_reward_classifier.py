@@ -185,6 +185,12 @@ def test_missing_corrupt_empty_and_one_class_datasets_end_in_one_clear_error(tmp
     _write_frames(tmp_path / "fail.hdf5", [[False, False]] * 3)
     err = _cli_error(capsys, ["train-classifier", f"dataset={tmp_path / 'fail.hdf5'}", out])
     assert "all 6 frames are labelled failure" in err and "needs success frames" in err
+    # An evaluation set recorded from the training seeds (the simulation replays them exactly).
+    _write_frames(tmp_path / "good.hdf5", [[False, True]] * 4)
+    _write_frames(tmp_path / "same_seeds.hdf5", [[False, True]] * 2, seed=1)
+    err = _cli_error(capsys, ["train-classifier", f"dataset={tmp_path / 'good.hdf5'}",
+                              f"eval_dataset={tmp_path / 'same_seeds.hdf5'}", out])  # fmt: skip
+    assert "replays 2 reset seeds" in err and "other seeds" in err
     assert not (tmp_path / "clf").exists()
 
 

@@ -43,6 +43,9 @@ def run(cfg: DictConfig) -> int:
     train_cfg: TrainConfig = to_dataclass(TrainConfig, cfg.train, "train")
     model_cfg: ModelConfig = to_dataclass(ModelConfig, cfg.model, "model")
     data = read_frames(str(cfg.dataset))
+    held_out = read_frames(str(cfg.eval_dataset)) if cfg.eval_dataset else None
+    if held_out is not None:
+        check_held_out(data, held_out)  # before training, not after
     cameras = list(cfg.cameras) if cfg.cameras else data.cameras
     state_keys = [str(k) for k in cfg.state_keys or []]
     out = Path(str(cfg.out))
@@ -96,8 +99,8 @@ def run(cfg: DictConfig) -> int:
         )
     print(f"precision-recall curve: {curve}")
     print(f"false positives: {len(false_pos)} frames, {len(dumped)} written to {out / 'false_positives'}")
-    if cfg.eval_dataset:
-        _evaluate(read_frames(str(cfg.eval_dataset)), clf, out, int(cfg.max_dump))
+    if held_out is not None:
+        _evaluate(held_out, clf, out, int(cfg.max_dump))
     return 0
 
 
@@ -123,6 +126,21 @@ def _train(
     finally:
         if bar is not None:
             bar.close()
+
+
+def check_held_out(train: FrameDataset, held_out: FrameDataset) -> None:
+    """A simulated recording replays its seeds exactly: an eval set sharing them would score training data."""
+
+    def simulated_seeds(data: FrameDataset) -> set[int]:  # an operator's episodes never repeat
+        return {int(s) for s, p in zip(data.episode_seed, data.episode_policy, strict=True) if p != "device"}
+
+    shared = sorted(simulated_seeds(train) & simulated_seeds(held_out))
+    if shared:
+        raise DatasetError(
+            f"{held_out.path} replays {len(shared)} reset seeds of {train.path} (e.g. {shared[:5]}): its "
+            "frames are training frames. Record the evaluation set from other seeds "
+            "(robot-rl record-success-fail seed=1000 ...)"
+        )
 
 
 def _evaluate(data: FrameDataset, clf: RewardClassifier, out: Path, max_dump: int) -> None:
