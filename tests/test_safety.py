@@ -229,6 +229,19 @@ def test_jammed_peg_trips_the_force_limit_and_the_backup_engages_within_one_peri
     assert tripped_at is not None, "pushing the peg into the block never reached the force limit"
 
 
+def test_a_tighter_shield_rotation_box_bounds_the_envs_own_orientation_target() -> None:
+    """The env turns its previous target (not the measured pose the shield checks): with the arm held
+    back, the target must still stay within the shield's rotation box."""
+    from robot_rl.geometry import quat_error
+
+    env = shielded("robot_rl/PandaPickCube-v0", rotation_limit=[0.1, 0.1, 0.1])
+    env.reset(seed=0)
+    target = env.unwrapped.tcp_target
+    for _ in range(20):
+        env.step(np.array([0, 0, 0, 0, 0, 1, -1], np.float32))
+    assert np.all(np.abs(quat_error(target.quat, target.home_quat)) <= 0.1 + 1e-6)
+
+
 def test_shield_refuses_nan_without_stepping_the_simulation() -> None:
     env = shielded("robot_rl/PandaPickCube-v0")
     env.reset(seed=0)

@@ -70,6 +70,9 @@ class SafetyShield(gym.Wrapper):
         self.action_scale = np.asarray(base.action_scale, dtype=np.float64)
         self.period_s = 1.0 / float(base.control_hz)
         self.box = workspace_box(cfg, base)
+        own = getattr(base, "tcp_target", None)
+        if own is not None:  # the env turns its previous *target*, which the shield never sees: bound it
+            own.rotation_limit = np.minimum(own.rotation_limit, self.box.rotation_limit)
         self.delta_limit = DeltaLimit(cfg.max_step_m, cfg.max_step_rad)
         self.velocity_limit = VelocityLimit(cfg.max_tcp_speed, cfg.max_tcp_rot_speed)
         self.measured = MeasuredLimits(np.asarray(cfg.max_joint_vel), cfg.max_force_n, cfg.max_torque_nm)
