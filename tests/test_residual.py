@@ -123,6 +123,9 @@ def test_bc_fits_chunks_and_loads_as_a_callable_policy(tmp_path) -> None:
     policy = BCPolicy(tmp_path / "bc")
     action = policy({"s": states[0]})
     assert action.shape == (2,) and np.allclose(action, targets[0, 0], atol=0.15)
+    states[:, 3] = 0.25  # a feature constant in the demos: 2 mm of noise on it must stay small
+    _, _, std, _ = train_bc(states, targets, BCConfig(chunk=2, epochs=1))
+    assert 0.002 / std[3] < 0.25  # 0.2 standard deviations (the floor: 1 cm), not thousands
 
 
 def test_train_bc_cli_makes_a_base_that_residual_training_runs_on(tmp_path) -> None:

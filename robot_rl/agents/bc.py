@@ -20,6 +20,10 @@ from torch import nn
 from robot_rl.data.episodes import DatasetError, Episode
 from robot_rl.errors import CheckpointError
 
+#: Smallest state std BC divides by: a feature nearly constant in the demos (a fixed hole height, a held
+#: orientation) would otherwise blow sensor noise up to thousands of standard deviations at run time.
+STD_FLOOR = 1e-2
+
 
 @dataclass
 class BCConfig:
@@ -81,7 +85,7 @@ def train_bc(
     """Fit ``BCNet`` by MSE; returns the net, the state mean and std it normalises with, and the losses."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    mean, std = states.mean(0), states.std(0) + 1e-6
+    mean, std = states.mean(0), np.maximum(states.std(0), STD_FLOOR)
     x = torch.as_tensor((states - mean) / std)
     y = torch.as_tensor(targets)
     net = BCNet(states.shape[1], targets.shape[2], cfg.chunk, cfg.hidden_dims)
