@@ -53,3 +53,14 @@ def test_collect_demos_fails_clearly_when_attempts_run_out(tmp_path: Path, capsy
     assert main(args) == 1
     assert "only 0/2 successful episodes after max_attempts=2" in capsys.readouterr().err
     assert list(read_episodes(out)) == []
+
+
+def test_a_run_folder_with_a_short_demo_file_is_refused_not_reused(tmp_path: Path, capsys) -> None:
+    """train.demos=auto records into the run folder once; a recording cut short must not pass for it."""
+    run = tmp_path / "run"
+    run.mkdir()
+    assert main(["collect-demos", "task=pick_cube", "n=2", f"out={run / 'demos.hdf5'}"]) == 0
+    args = ["train", "task=pick_cube", "train.demos=auto", "train.num_demos=5", f"run_dir={run}"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "holds 2 demos, fewer than the 5 asked for" in err and "delete it" in err

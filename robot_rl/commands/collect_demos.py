@@ -29,7 +29,7 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from robot_rl.config import ConfigError, TaskConfig, task_config
-from robot_rl.data.episodes import DatasetError, EpisodeWriter
+from robot_rl.data.episodes import DatasetError, EpisodeWriter, read_episodes
 from robot_rl.data.writer import writer_mode
 from robot_rl.envs.intervention import executed_action
 from robot_rl.envs.make import make_env
@@ -70,6 +70,24 @@ def run(cfg: DictConfig) -> int:
         return 1
     print(f"wrote {written} episodes to {out} ({rate})")
     return 0
+
+
+def expert_demos_once(task: TaskConfig, n: int, out: Path, *, seed: int) -> Path:
+    """``n`` successful scripted demos in ``out``, recorded on the first call; a later call (a resume)
+    finds them. A short file (a recording cut short, or a larger ``n``) is an error naming the fix."""
+    if not out.is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        written, _, _ = collect_expert_demos(task, n, out, seed=seed)
+        if written < n:
+            raise ConfigError(f"the scripted expert made only {written}/{n} successful demos for {task.name}")
+        return out
+    held = sum(1 for _ in read_episodes(out))
+    if held < n:
+        raise ConfigError(
+            f"{out} holds {held} demos, fewer than the {n} asked for (an earlier recording was cut short, "
+            "or the number was raised): delete it to record them again, or ask for fewer"
+        )
+    return out
 
 
 def collect_expert_demos(

@@ -75,13 +75,9 @@ def evaluate_policy(task, policy, episodes: int, seed: int) -> float:
 def _demos(cfg: DictConfig, task, out: Path) -> Path:
     if str(cfg.demos) != "auto":
         return Path(str(cfg.demos))
-    from robot_rl.commands.collect_demos import collect_expert_demos
+    from robot_rl.commands.collect_demos import expert_demos_once
 
-    path = out / "demos.hdf5"
-    if not path.exists():
-        out.mkdir(parents=True, exist_ok=True)
-        collect_expert_demos(task, int(cfg.num_demos), path, seed=int(cfg.demo_seed), only_success=True)
-    return path
+    return expert_demos_once(task, int(cfg.num_demos), out / "demos.hdf5", seed=int(cfg.demo_seed))
 
 
 def _all_vector_keys(obs: dict[str, np.ndarray]) -> list[str]:
