@@ -95,9 +95,9 @@ def test_camera_node_streams_a_video_file_into_the_robot_env(ros_env, tmp_path) 
     video = tmp_path / "clip.mp4"
     frames = [np.full((96, 128, 3), (i * 20) % 255, np.uint8) + np.arange(128, dtype=np.uint8)[None, :, None]
               for i in range(10)]  # fmt: skip
-    imageio.mimsave(video, frames, fps=10)
+    imageio.mimsave(video, frames, fps=10)  # rate_hz:=30 below is an integer: converted, not refused
     camera = [str(BIN / "camera_node"), "--ros-args", "-r", "__ns:=/robot", "-p", "name:=front",
-              "-p", f"source:={video}", "-p", "size:=64", "-p", "rate_hz:=30.0"]  # fmt: skip
+              "-p", f"source:={video}", "-p", "size:=64", "-p", "rate_hz:=30"]  # fmt: skip
     with (
         running([str(BIN / "fake_arm_node")], ros_env, tmp_path / "fake.log"),
         running(driver(), ros_env, tmp_path / "driver.log"),

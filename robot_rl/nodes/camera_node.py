@@ -22,7 +22,7 @@ from sensor_msgs.msg import Image
 from drivers import topics
 from drivers.ros_messages import image_msg
 from robot_rl.errors import DeviceError
-from robot_rl.nodes.common import run_node
+from robot_rl.nodes.common import declare, run_node
 
 
 class CameraNotFound(DeviceError):
@@ -50,11 +50,11 @@ def prepare(frame_bgr: np.ndarray, crop: list[int], size: int) -> np.ndarray:
 
 
 def body(node: Node) -> int:
-    name = node.declare_parameter("name", "front").value
-    source = str(node.declare_parameter("source", "0").value)
+    name = declare(node, "name", "front")
+    source = declare(node, "source", "0")  # a device index, a /dev path or a video file
     crop = list(node.declare_parameter("crop", [0, 0, 0, 0]).value)
-    size = int(node.declare_parameter("size", 128).value)
-    rate_hz = float(node.declare_parameter("rate_hz", 30.0).value)
+    size = declare(node, "size", 128)
+    rate_hz = declare(node, "rate_hz", 30.0)
     crop = crop if any(crop) else []
     capture = open_capture(source)
     is_file = not source.isdigit() and not source.startswith("/dev/")

@@ -11,9 +11,11 @@ import logging
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import rclpy
 from omegaconf import DictConfig
+from rcl_interfaces.msg import ParameterDescriptor
 from rclpy._rclpy_pybind11 import RCLError
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -22,12 +24,25 @@ from robot_rl.config import load_config
 from robot_rl.data.layout import DatasetError
 from robot_rl.errors import ConfigError, DeviceError
 
+T = TypeVar("T")
+
 
 @dataclass
 class NodeSettings:
     cfg: DictConfig
     endpoint: str
     keys: str | None
+
+
+def declare(node: Node, name: str, default: T) -> T:
+    """A parameter read as ``default``'s type. A value given as another type is converted, not refused
+    with a traceback: ``camera:=0`` in a launch file reaches the node as an integer, ``rate_hz:=30`` too."""
+    descriptor = ParameterDescriptor(dynamic_typing=True)
+    value = node.declare_parameter(name, default, descriptor).value
+    try:
+        return type(default)(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"parameter {name}={value!r} is not a {type(default).__name__}") from None
 
 
 def read_settings(node: Node) -> NodeSettings:

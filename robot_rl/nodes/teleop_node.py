@@ -32,15 +32,15 @@ from drivers.teleop import load_device
 from drivers.teleop.device import EVENTS
 from drivers.teleop.ros_teleop_topic import teleop_topics
 from robot_rl.errors import ConfigError
-from robot_rl.nodes.common import run_node
+from robot_rl.nodes.common import declare, run_node
 
 
 def body(node: Node) -> int:
-    device_name = str(node.declare_parameter("device", "keyboard").value)
-    overrides = str(node.declare_parameter("overrides", "").value)
-    rate_hz = float(node.declare_parameter("rate_hz", 30.0).value)
-    max_linear = float(node.declare_parameter("max_linear_speed", 0.1).value)
-    max_angular = float(node.declare_parameter("max_angular_speed", 0.5).value)
+    device_name = declare(node, "device", "keyboard")
+    overrides = declare(node, "overrides", "")
+    rate_hz = declare(node, "rate_hz", 30.0)
+    max_linear = declare(node, "max_linear_speed", 0.1)
+    max_angular = declare(node, "max_angular_speed", 0.5)
     if rate_hz <= 0 or max_linear <= 0 or max_angular <= 0:
         raise ConfigError(
             f"rate_hz={rate_hz}, max_linear_speed={max_linear} and "
