@@ -146,11 +146,11 @@ class RosRobotEnv(gym.Env):
         if seed is not None and self._seedable:
             self._call(self._seed_client, _seed_request(seed), "set the reset seed")
         reply = self._call(self._reset_client, Trigger.Request(), "reset")
-        if not reply.success and reply.message.startswith(topics.RESET_REFUSED_ESTOP):
+        if _refused_for_estop(reply):
             log.warning("the robot's e-stop is latched: the reset waits for estop_release")
-            while not reply.success and reply.message.startswith(topics.RESET_REFUSED_ESTOP):
-                time.sleep(ESTOP_RETRY_S)
-                reply = self._call(self._reset_client, Trigger.Request(), "reset")
+        while _refused_for_estop(reply):
+            time.sleep(ESTOP_RETRY_S)
+            reply = self._call(self._reset_client, Trigger.Request(), "reset")
         if not reply.success:
             raise RuntimeError(f"the robot refused the reset: {reply.message}")
         start = topics.parse_stamp_token(reply.message)
@@ -314,6 +314,10 @@ def _stamp_of(msg: Any) -> float:
     if isinstance(msg, Float64MultiArray):
         return float(parts_from_msg(msg)["stamp"][0])
     return topics.stamp_seconds(msg.header.stamp)
+
+
+def _refused_for_estop(reply: Trigger.Response) -> bool:
+    return not reply.success and reply.message.startswith(topics.RESET_REFUSED_ESTOP)
 
 
 def _seed_request(seed: int) -> SetParameters.Request:

@@ -26,7 +26,7 @@ import gymnasium as gym
 import numpy as np
 
 from robot_rl.errors import ConfigError
-from robot_rl.safety.backup import Backup, EStop, make_backup
+from robot_rl.safety.backup import Backup, EStop, Hold, make_backup
 from robot_rl.safety.config import SafetyConfig
 from robot_rl.safety.layers import (
     DeltaLimit,
@@ -136,7 +136,7 @@ class SafetyShield(gym.Wrapper):
             command, reasons = layer(command, pose)
             events += [{"layer": layer_name, "reason": r} for r in reasons]
         if not np.all(np.isfinite(command)):  # a non-finite measurement makes a non-finite command
-            command = np.concatenate([np.zeros(6), [self._gripper]])
+            command = Hold().act(self._obs, pose, self._gripper)
             events.append({"layer": "measurement", "reason": "non-finite measured TCP pose: holding"})
         obs, reward, terminated, truncated, info = self.env.step(command.astype(np.float32))
         self._gripper = float(command[6])

@@ -172,10 +172,11 @@ class LearnerServer:
 
     def _skip_to(self, state: ActorState, oldest: int) -> None:
         """Start the session at the actor's ``oldest`` batch, or jump a gap the actor can never fill."""
-        if state.last_seq is not None and oldest > state.last_seq + 1:
+        if state.last_seq is None:
+            state.last_seq = oldest - 1
+        elif oldest > state.last_seq + 1:
             log.warning("actor %s dropped batches %d-%d from its full outbox: they are lost",
                         state.actor, state.last_seq + 1, oldest - 1)  # fmt: skip
-        if state.last_seq is None or oldest > state.last_seq + 1:
             state.last_seq = oldest - 1
 
     def _ack(self, session: str, seq: int) -> dict[str, Any]:
