@@ -75,7 +75,7 @@ def test_record_demos_real_launch_records_teleoperated_episodes_over_ros(tmp_pat
     -> fake arm; the operator's success marks end the episodes, which land on disk with camera frames."""
     out = tmp_path / "teleop.hdf5"
     returncode, output = launch(tmp_path, "record_demos_real.launch.yaml", "device:=scripted",
-                                "device_overrides:=loop=true", "n:=2", f"out:={out}")  # fmt: skip
+                                "device_overrides:=restart=true", "n:=2", f"out:={out}")  # fmt: skip
     assert returncode == 0, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
     episodes = list(read_episodes(out))
@@ -84,8 +84,9 @@ def test_record_demos_real_launch_records_teleoperated_episodes_over_ros(tmp_pat
         assert episode.attrs["mark"] == "success" and episode.attrs["device"] == "teleop_topic"
         assert len(episode) > 3 and episode.is_intervention.all() and episode.rewards[-1] == 1.0
         assert episode.obs["images.front"].shape[1:] == (64, 64, 3)
-    # the scripted operator's "go down" segment moved the arm down
-    assert any(np.ptp(e.obs["state.tcp_pose"][:, 2]) > 0.005 for e in episodes)
+    # each episode restarted the scripted operator in teleop_node: its "go down" segment moved the arm
+    assert all(np.ptp(e.obs["state.tcp_pose"][:, 2]) > 0.005 for e in episodes)
+    assert "episode 2 started" in output
 
 
 def launch(tmp_path: Path, launch_file: str, *arguments: str) -> tuple[int, str]:

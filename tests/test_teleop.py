@@ -295,3 +295,9 @@ def test_scripted_operator_plays_segments_then_lets_go() -> None:
     looping = make_device(SCRIPT | {"loop": True})
     states = [looping.read() for _ in range(4)]
     check(states[3], dx=0.5, drz=-0.5, gripper=1.0, intervening=True, events=("success",))
+    spanning, restarting = make_device(SCRIPT), make_device(SCRIPT | {"restart": True})
+    for device in (spanning, restarting):
+        device.read()
+        device.forget_events()  # a new episode
+    check(spanning.read(), dx=0.5, drz=-0.5, gripper=1.0, intervening=True)  # the script goes on
+    check(restarting.read(), dx=0.5, drz=-0.5, gripper=1.0, intervening=True, events=("success",))

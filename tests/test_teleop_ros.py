@@ -109,6 +109,28 @@ def test_teleop_node_relays_a_device_to_another_process(ros_env, tmp_path) -> No
     assert all(not (a.events & b.events) for a, b in itertools.pairwise(states))
 
 
+def test_an_episode_started_by_the_reader_restarts_the_operator_in_teleop_node(ros_env, tmp_path) -> None:
+    """The recorder's (or actor's) reset reaches teleop_node: a restart=true script starts over there."""
+    segments = "[{steps:15,action:[0.5,0,0,0,0,0,1],intervening:true},{steps:100000,intervening:false}]"
+    node = [
+        str(BIN / "teleop_node"), "--ros-args", "-p", "device:=scripted", "-p", "rate_hz:=50.0",
+        "-p", f"overrides:=restart=true segments={segments}",
+    ]  # fmt: skip
+    log = tmp_path / "teleop_node.log"
+    with running(node, ros_env, log) as proc:
+        relay = load_device("teleop_topic", ["timeout_s=20"])
+        try:
+            read_until(relay, lambda s: not s.intervening)
+            assert not any(s.intervening for s in read_for(relay, 1.0))  # let go: 100000 ticks to watch
+            relay.forget_events()  # episode 1 starts
+            restarted = read_until(relay, lambda s: s.intervening)
+        finally:
+            relay.close()
+        assert proc.poll() is None
+    np.testing.assert_allclose(restarted[-1].action, [0.5, 0, 0, 0, 0, 0, 1], atol=1e-6)
+    assert "episode 1 started" in log.read_text()
+
+
 def test_teleop_node_without_its_device_exits_with_one_message(ros_env) -> None:
     node = [
         str(BIN / "teleop_node"),

@@ -8,7 +8,12 @@ So an actor or recorder in one process gets the state of a device read by ``tele
 ``<prefix>/gripper``   ``std_msgs/Float64``            action[6]: -1 open ... +1 close
 ``<prefix>/intervening`` ``std_msgs/Bool``             the operator holds control
 ``<prefix>/events``    ``std_msgs/String``             success | failure | discard, one message each
+``<prefix>/episode``   ``std_msgs/UInt32``             published here: an episode started (its count)
 =====================  ===========================  ==================================================
+
+The ``episode`` message (transient local, so a teleop_node that joins late still gets the last one) is
+``forget_events`` crossing the process boundary: teleop_node resets its device's toggles and drops what
+was pressed while the arm reset, as a device read in-process does.
 
 ``max_linear_speed`` and ``max_angular_speed`` must be teleop_node's. A twist older than ``stale_s``
 reads as no motion and not intervening, so a dead teleop_node hands control back.
@@ -22,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from geometry_msgs.msg import TwistStamped
-from std_msgs.msg import Bool, Float64, String
+from rclpy.qos import DurabilityPolicy, QoSProfile
+from std_msgs.msg import Bool, Float64, String, UInt32
 
 from drivers.msg_decode import twist_from_msg
 from drivers.teleop.device import EVENTS, TeleopDevice, TeleopState
@@ -31,7 +37,11 @@ from drivers.teleop.ros_listener import RosListener
 
 
 def teleop_topics(prefix: str = "teleop") -> dict[str, str]:
-    return {part: f"{prefix}/{part}" for part in ("twist", "gripper", "intervening", "events")}
+    return {part: f"{prefix}/{part}" for part in ("twist", "gripper", "intervening", "events", "episode")}
+
+
+# the last episode start stays available to a teleop_node that subscribes later (or restarts)
+EPISODE_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 @dataclass
@@ -62,6 +72,8 @@ class TeleopTopic(TeleopDevice):
         self._ros.subscribe(Bool, names["intervening"], self._on_intervening)
         self._ros.subscribe(String, names["events"], self._on_event)
         self._ros.subscribe(TwistStamped, names["twist"], self._on_twist)
+        self._episode_pub = self._ros.node.create_publisher(UInt32, names["episode"], EPISODE_QOS)
+        self._episodes = 0
         self._ros.wait_for_first(
             cfg.timeout_s,
             names["twist"],
@@ -91,6 +103,8 @@ class TeleopTopic(TeleopDevice):
     def forget_events(self) -> None:
         with self._lock:
             self._events.clear()
+        self._episodes += 1
+        self._episode_pub.publish(UInt32(data=self._episodes))  # teleop_node forgets on its side too
 
     def read(self) -> TeleopState:
         with self._lock:

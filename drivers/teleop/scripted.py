@@ -3,6 +3,8 @@
 Each segment holds an ``action`` (7 values in [-1, 1]) and ``intervening`` for ``steps`` reads; its
 ``events`` are reported once, at its first read. After the last segment the operator lets go: no
 motion, not intervening, the gripper as last commanded; with ``loop: true`` the script starts over.
+By default one script spans the episodes it is read in; with ``restart: true`` each episode (a call of
+``forget_events``, e.g. over ROS from the recorder to teleop_node) starts it over, as a person would.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Segment:
 class ScriptedConfig(DeviceConfig):
     segments: list[Segment] = field(default_factory=list)
     loop: bool = False  # start over after the last segment instead of letting go
+    restart: bool = False  # start over at each new episode (forget_events)
 
 
 class Scripted(TeleopDevice):
@@ -49,6 +52,10 @@ class Scripted(TeleopDevice):
         self.steps = 0  # reads so far
         self._ends = list(itertools.accumulate(segment.steps for segment in cfg.segments))
         self._gripper = -1.0
+
+    def forget_events(self) -> None:
+        if self.cfg.restart:
+            self.steps, self._gripper = 0, -1.0
 
     def read(self) -> TeleopState:
         step = self.steps

@@ -8,6 +8,8 @@ topic                      type                          meaning
 ``teleop/gripper``         ``std_msgs/Float64``            -1 open ... +1 close
 ``teleop/intervening``     ``std_msgs/Bool``               the operator holds control
 ``teleop/events``          ``std_msgs/String``             success | failure | discard, one message each
+``teleop/episode``         ``std_msgs/UInt32``             subscribed: the reader started an episode; the
+                                                          device's toggles reset, input queued is dropped
 =========================  ============================  ===============================================
 
 The ``teleop_topic`` device (drivers/teleop/ros_teleop_topic.py) reads them back in another process.
@@ -25,12 +27,12 @@ import numpy as np
 import rclpy
 from geometry_msgs.msg import TwistStamped
 from rclpy.node import Node
-from std_msgs.msg import Bool, Float64, String
+from std_msgs.msg import Bool, Float64, String, UInt32
 
 from drivers.ros_messages import twist_msg
 from drivers.teleop import load_device
 from drivers.teleop.device import EVENTS
-from drivers.teleop.ros_teleop_topic import teleop_topics
+from drivers.teleop.ros_teleop_topic import EPISODE_QOS, teleop_topics
 from robot_rl.errors import ConfigError
 from robot_rl.nodes.common import declare, run_node
 
@@ -69,7 +71,13 @@ def body(node: Node) -> int:
             node.get_logger().info(f"operator: {event}")
             events.publish(String(data=event))
 
+    def episode_started(msg: UInt32) -> None:
+        device.forget_events()  # as an in-process device at reset: toggles as the env starts, no stale input
+        holding[0] = False
+        node.get_logger().info(f"episode {msg.data} started: the arm is at its start pose")
+
     node.create_timer(1.0 / rate_hz, tick)
+    node.create_subscription(UInt32, names["episode"], episode_started, EPISODE_QOS)
     node.get_logger().info(
         f"teleop device {device_name!r} ({device.name}) at {rate_hz:g} Hz -> "
         f"{node.resolve_topic_name(names['twist'])}, .../gripper, .../intervening, .../events"
