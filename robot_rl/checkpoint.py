@@ -64,10 +64,12 @@ def save_checkpoint(
     state: dict[str, Any],
     config_yaml: str,
 ) -> Path:
-    """Write a checkpoint folder atomically enough: files go to ``path.tmp`` and are renamed at the end."""
+    """Write a checkpoint folder so that a kill at any moment leaves a whole one: the files go to
+    ``path.tmp``, which replaces ``path`` by renames; the one moment without ``path`` has ``path.old``."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
+    tmp, old = (path.with_name(path.name + suffix) for suffix in (".tmp", ".old"))
+    _remove_folder(tmp)  # what a killed save left
+    tmp.mkdir(parents=True)
     save_file({k: v.detach().contiguous() for k, v in agent.state_dict().items()}, tmp / "agent.safetensors")
     tensors, meta = _flatten_optimizers(optimizers)
     save_file(tensors, tmp / "optim.safetensors", metadata={"optimizers": json.dumps(meta)})
@@ -76,12 +78,19 @@ def save_checkpoint(
     (tmp / "state.json").write_text(json.dumps(state, indent=1))
     (tmp / "config.yaml").write_text(config_yaml)
     if path.exists():
-        for old in path.iterdir():
-            old.unlink()
-        path.rmdir()
+        _remove_folder(old)
+        path.rename(old)
     tmp.rename(path)
+    _remove_folder(old)
     log.info("checkpoint saved: %s", path)
     return path
+
+
+def _remove_folder(path: Path) -> None:
+    if path.is_dir():
+        for file in path.iterdir():
+            file.unlink()
+        path.rmdir()
 
 
 def _require(path: Path, name: str) -> Path:
@@ -106,9 +115,11 @@ def load_checkpoint(
     """Restore ``agent`` (and optimisers/buffers when given) in place; return ``state.json``'s content."""
     path = Path(path)
     if not path.is_dir():
-        raise CheckpointError(
-            f"checkpoint folder {path} does not exist; pass checkpoint=<run>/checkpoints/<name>"
-        )
+        previous = path.with_name(path.name + ".old")
+        hint = "pass checkpoint=<run>/checkpoints/<name>"
+        if previous.is_dir():
+            hint = f"a save was killed while replacing it: {previous} holds the one before; rename it"
+        raise CheckpointError(f"checkpoint folder {path} does not exist; {hint}")
     try:
         weights = load_file(_require(path, "agent.safetensors"))
         missing, unexpected = agent.load_state_dict(weights, strict=False)

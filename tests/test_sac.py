@@ -122,6 +122,35 @@ def test_broken_checkpoint_raises_instead_of_starting_fresh(tmp_path) -> None:
         load_checkpoint(tmp_path / "bad", agent)
 
 
+def test_a_save_killed_while_replacing_a_checkpoint_leaves_a_whole_one(tmp_path, monkeypatch) -> None:
+    agent, spec = make_agent()
+    buffer = filled_buffer(spec)
+    ckpt = tmp_path / "final"
+    save_checkpoint(ckpt, agent, agent.optimizers(), {"online": buffer}, {"step": 1}, "a: 1\n")
+    (tmp_path / "final.tmp").mkdir()
+    (tmp_path / "final.tmp" / "replay_stale.npz").write_bytes(b"a killed save's leftover")
+    renames = []
+
+    def killed_at_the_second_rename(self, target):
+        renames.append(target)
+        if len(renames) == 2:
+            raise KeyboardInterrupt  # the process dies between moving the old one aside and the new one in
+        return original(self, target)
+
+    original = type(ckpt).rename
+    monkeypatch.setattr(type(ckpt), "rename", killed_at_the_second_rename)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(ckpt, agent, agent.optimizers(), {"online": buffer}, {"step": 2}, "a: 1\n")
+    monkeypatch.undo()
+    with pytest.raises(CheckpointError, match=r"final\.old holds the one before; rename it"):
+        load_checkpoint(ckpt, agent)
+    assert load_checkpoint(tmp_path / "final.old", agent) == {"step": 1}  # whole, not half-deleted
+    save_checkpoint(ckpt, agent, agent.optimizers(), {"online": buffer}, {"step": 3}, "a: 1\n")
+    assert load_checkpoint(ckpt, agent) == {"step": 3}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["final"]  # no stale .tmp files carried in
+    assert not (ckpt / "replay_stale.npz").exists()
+
+
 def test_deterministic_act_is_repeatable_and_bounded() -> None:
     agent, _ = make_agent()
     obs = {"state.pos": np.zeros(3, np.float32), "images.front": np.zeros((32, 32, 3), np.uint8)}
