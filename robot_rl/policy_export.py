@@ -8,6 +8,8 @@ An export folder (``robot-rl export``) holds::
                          (flat key, shape, dtype), the cameras, the action (dimension, the DoF of the 7-D
                          interface it drives, ``action_scale``, ``control_hz``), the normalisation inside
                          the network, the agent and task configs, and the checkpoint it came from
+    base_policy/         residual RL only: a copy of the frozen base (a ``robot-rl train-bc`` folder), so
+                         the export runs where the training run's files are not
 
 ``load_policy`` reads an export folder or, just as well, a training checkpoint folder (its
 ``agent.safetensors`` minus everything but the policy). ``check_robot`` compares what a policy expects
@@ -17,6 +19,7 @@ with what an env offers and names every key that differs.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,8 @@ from robot_rl.errors import CheckpointError, ConfigError
 from robot_rl.obs import ObsSpec, flat_spaces, is_image
 
 FORMAT = "robot_rl.policy/1"
+BASE_FOLDER = "base_policy"  # in an export of a residual policy: its BC base
+BC_FILES = ("policy.json", "policy.safetensors")  # what BCPolicy loads (not the demos beside them)
 
 
 class SpecMismatch(ConfigError):
@@ -132,6 +137,8 @@ def load_policy(folder: str | Path) -> LoadedPolicy:
                 f"{folder}/policy.json is not a {FORMAT} export (format {manifest.get('format')})"
             )
         config, io, weights = manifest["config"], manifest["io"], load_file(folder / "policy.safetensors")
+        if config["agent"].get("base_policy") == BASE_FOLDER:
+            config["agent"]["base_policy"] = str(folder / BASE_FOLDER)
     else:
         config, io, weights = _read_checkpoint(folder)
     spec = _spec_from_io(io)
@@ -154,7 +161,7 @@ def export_policy(checkpoint: str | Path, out: str | Path) -> Path:
         "format": FORMAT,
         "io": policy.io,
         "normalisation": normalisation(policy.agent.cfg, policy.task),
-        "config": policy.config,
+        "config": _bundle_base_policy(policy.config, out),
         "source": {"checkpoint": str(checkpoint.resolve()), "env_steps": state.get("env_steps")},
     }
     (out / "policy.json").write_text(json.dumps(manifest, indent=1))
@@ -189,3 +196,20 @@ def check_robot(policy: LoadedPolicy, env: gym.Env) -> None:
             + f". The robot offers {extra or 'no other state keys'} besides. Deploy a policy trained on this "
             "robot's observations (task.state_keys / task.cameras / task.action_dims), or retrain."
         )  # fmt: skip
+
+
+def _bundle_base_policy(config: dict[str, Any], out: Path) -> dict[str, Any]:
+    """A residual policy acts on top of its base: copy a BC base into the export and point the config at
+    the copy (``expert:<name>`` bases are code, nothing to copy)."""
+    base = config["agent"].get("base_policy")
+    if not base or str(base).startswith("expert:"):
+        return config
+    if not all((Path(base) / name).is_file() for name in BC_FILES):
+        raise CheckpointError(
+            f"the residual policy's base {base} (agent.base_policy of its run) is not a BC folder here; "
+            "export from where the run's robot-rl train-bc folder is, or restore it there"
+        )
+    (out / BASE_FOLDER).mkdir(exist_ok=True)
+    for name in BC_FILES:
+        shutil.copy2(Path(base) / name, out / BASE_FOLDER / name)
+    return {**config, "agent": {**config["agent"], "base_policy": BASE_FOLDER}}

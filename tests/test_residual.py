@@ -4,6 +4,7 @@ BC trains a base policy from demos."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import gymnasium as gym
@@ -146,6 +147,15 @@ def test_train_bc_cli_makes_a_base_that_residual_training_runs_on(tmp_path) -> N
         "agent.base_warmup_steps=30", "agent.hidden_dims=[32,32]", f"run_dir={run}",
     ]) == 0  # fmt: skip
     assert json.loads((run / "summary.json").read_text())["env_steps"] == 150
+    # The export carries the base: it deploys after the BC folder is gone (another machine)
+    export = tmp_path / "export"
+    assert main(["export", f"checkpoint={run / 'checkpoints' / 'final'}", f"out={export}"]) == 0
+    assert sorted(p.name for p in (export / "base_policy").iterdir()) == ["policy.json", "policy.safetensors"]
+    shutil.rmtree(bc)
+    deployed = tmp_path / "deployed"
+    args = ["deploy", f"checkpoint={export}", "episodes=1", "video_episodes=0", f"out_dir={deployed}"]
+    assert main(args) == 0
+    assert json.loads((deployed / "deploy.json").read_text())["episodes"] == 1
 
 
 def test_residual_resume_restores_weights_optimisers_and_schedules(tmp_path) -> None:
