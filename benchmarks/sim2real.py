@@ -33,7 +33,7 @@ from common import ROBOT_RL, curve, first_at, runs_parser, sh, train_runs
 COMMON = ["task=pick_cube", "train.eval_episodes=20", "train.video_episodes=0", "train.torch_threads=1",
           "train.num_demos=20", "agent.bc_q_filter=true"]  # fmt: skip
 SOURCES = {"nominal": ["dr=none"], "randomized": ["dr=default"]}
-VARIANTS = {"shifted": ["dr=shifted"], "nominal": []}
+VARIANTS = {"shifted": ["dr=shifted"], "nominal": ["dr=none"]}
 
 
 def main() -> None:

@@ -103,3 +103,15 @@ def task_config(node: DictConfig) -> TaskConfig:
     if cfg.reward_type not in ("sparse", "dense"):
         raise ConfigError(f"task.reward_type={cfg.reward_type!r} is not one of ['sparse', 'dense']")
     return cfg
+
+
+def task_on_target(trained: DictConfig | TaskConfig, overrides: DictConfig | dict | None) -> TaskConfig:
+    """A trained policy's task with the command line's ``task.*`` overrides (eval, deploy). A randomization
+    given there (``dr=<preset>``, ``task.randomization.*``) describes the target env whole: it replaces
+    the run's own, and the fields it leaves out are nominal. Merging it into a randomized run's ranges
+    would evaluate ``dr=shifted`` with the training randomization still drawing everything else."""
+    task = OmegaConf.structured(trained) if isinstance(trained, TaskConfig) else trained.copy()
+    overrides = overrides or {}
+    if overrides.get("randomization"):
+        task.randomization = {}
+    return task_config(OmegaConf.merge(task, overrides))

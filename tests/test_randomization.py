@@ -7,7 +7,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from robot_rl.config import ConfigError, load_config, task_config
+from robot_rl.config import ConfigError, load_config, task_config, task_on_target
 from robot_rl.envs.make import make_env
 
 RANDOM = {"enabled": True, "object_mass_scale": [0.5, 3.0], "object_friction_scale": [0.4, 1.5],
@@ -89,3 +89,17 @@ def test_shifted_preset_from_config_and_bad_settings_name_the_key() -> None:
         pick_cube(enabled=True, object_mas_scale=[1, 2])
     with pytest.raises(ConfigError, match="low <= high"):
         pick_cube(enabled=True, object_mass_scale=[2, 1])
+
+
+def test_a_dr_preset_given_to_eval_or_deploy_replaces_the_runs_randomization() -> None:
+    """dr=shifted on a policy trained with dr=default is the shifted env, not shifted plus default ranges."""
+    trained = task_config(load_config("train", ["task=pick_cube", "dr=default"]).task)
+    assert trained.randomization["controller_gain_scale"] == [0.6, 1.4]
+    shifted = load_config("deploy", ["dr=shifted"]).task
+    on_shifted = task_on_target(trained, shifted)
+    assert on_shifted.randomization == dict(load_config("train", ["dr=shifted"]).task.randomization)
+    assert "controller_gain_scale" not in on_shifted.randomization
+    assert not task_on_target(trained, load_config("deploy", ["dr=none"]).task).randomization["enabled"]
+    assert task_on_target(trained, {}).randomization == trained.randomization  # no dr=: the run's own
+    longer = task_on_target(trained, {"max_episode_steps": 300})  # other task overrides merge as before
+    assert longer.max_episode_steps == 300 and longer.randomization == trained.randomization

@@ -16,10 +16,10 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from robot_rl.commands.train import agent_env_options, policy_view
-from robot_rl.config import ConfigError, TaskConfig, task_config
+from robot_rl.config import ConfigError, TaskConfig, task_on_target
 from robot_rl.deploy import run_policy
 from robot_rl.envs.make import make_env
 from robot_rl.policy_export import check_robot, load_policy
@@ -63,7 +63,7 @@ def run(cfg: DictConfig) -> int:
         raise ConfigError("pass checkpoint=<export folder (robot-rl export) or <run>/checkpoints/<name>>")
     policy = load_policy(cfg.checkpoint)
     trained = policy.task
-    task = task_config(OmegaConf.merge(OmegaConf.structured(trained), cfg.get("task") or {}))
+    task = task_on_target(trained, cfg.get("task"))
     task = target_task(policy_view(task), str(cfg.target))
     safety = shield_config(safety_config(cfg), trained, task)
     render_mode = "rgb_array" if int(cfg.video_episodes) > 0 else None  # frames only where a camera exists

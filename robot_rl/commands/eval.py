@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from robot_rl.agents import agent_config
 from robot_rl.commands.train import make_trainer
-from robot_rl.config import ConfigError, task_config, to_dataclass
+from robot_rl.config import ConfigError, task_on_target, to_dataclass
 from robot_rl.loop import TrainConfig
 from robot_rl.safety.config import safety_config
 
@@ -28,9 +28,7 @@ def run(cfg: DictConfig) -> int:
     if not saved.is_file():
         raise ConfigError(f"{checkpoint} has no config.yaml; is it a checkpoint folder of `robot-rl train`?")
     run_cfg = OmegaConf.load(saved)
-    if cfg.get("task"):
-        run_cfg.task = OmegaConf.merge(run_cfg.task, cfg.task)
-    task = task_config(run_cfg.task)
+    task = task_on_target(run_cfg.task, cfg.get("task"))
     train: TrainConfig = to_dataclass(TrainConfig, run_cfg.train, "train")
     train.eval_episodes, train.video_episodes = int(cfg.episodes), int(cfg.video_episodes)
     train.demos = None
