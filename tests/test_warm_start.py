@@ -4,12 +4,14 @@ warm-up, the source data is kept only when asked, and a different observation sp
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
 from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
+from robot_rl.cli import main
 from robot_rl.commands.train import trainer_from_config
 from robot_rl.config import load_config
 from robot_rl.policy_export import SpecMismatch
@@ -42,6 +44,12 @@ def test_warm_start_loads_the_source_and_trains_only_the_critic_during_warm_up(t
     warm.cfg.total_env_steps = 160  # past the warm-up the actor learns too
     warm.run()
     assert not all(torch.equal(v, warm.agent.actor.state_dict()[k]) for k, v in actor.items())
+
+    shutil.rmtree(source)  # the source is for training only: evaluating the fine-tuned run needs none of it
+    out = tmp_path / "eval"
+    final = warm.run_dir / "checkpoints" / "final"
+    assert main(["eval", f"checkpoint={final}", "episodes=1", "video_episodes=0", f"out_dir={out}"]) == 0
+    assert json.loads((out / "eval.json").read_text())["episodes"] == 1
 
 
 def test_retained_source_data_and_a_mismatching_source(tmp_path) -> None:

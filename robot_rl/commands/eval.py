@@ -31,7 +31,9 @@ def run(cfg: DictConfig) -> int:
     task = task_on_target(run_cfg.task, cfg.get("task"))
     train: TrainConfig = to_dataclass(TrainConfig, run_cfg.train, "train")
     train.eval_episodes, train.video_episodes = int(cfg.episodes), int(cfg.video_episodes)
-    train.demos = None
+    # what only training reads: evaluation needs none of it, nor that its files still exist
+    train.demos = train.init_from = train.reward_classifier = None
+    train.retain_source_data = False
     out_dir = Path(cfg.out_dir) if cfg.out_dir else checkpoint.parent.parent / f"eval_{checkpoint.name}"
     agent_cfg = agent_config(run_cfg.agent)
     trainer = make_trainer(task, agent_cfg, train, out_dir, safety_config(run_cfg))
