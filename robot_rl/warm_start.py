@@ -9,9 +9,11 @@ temperature; no optimiser state), an export folder the policy only (the critic s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
+from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
 from robot_rl.agents import Agent
@@ -32,10 +34,24 @@ def warm_start(agent: Agent, spec: ObsSpec, action_dim: int, source: str | Path)
             f"{'; '.join(problems) or 'the keys in another order'}."
             " Fine-tune with the source run's task.state_keys / task.cameras / task.action_dims."
         )
+    ours = bool(getattr(agent.cfg, "symlog_inputs", False))
+    theirs = bool(source_agent_config(source).get("symlog_inputs", False))
+    if ours != theirs:  # a transform without weights: loading would feed the networks other inputs
+        raise SpecMismatch(
+            f"train.init_from={source} squashed its state with symlog_inputs={theirs}, this agent with "
+            f"{ours}; pass agent.symlog_inputs={str(theirs).lower()}"
+        )
     if (source / "policy.json").is_file():
         agent.load_policy_state(load_file(source / "policy.safetensors"))
     else:
         load_checkpoint(source, agent)
+
+
+def source_agent_config(source: Path) -> dict:
+    """The agent config a source checkpoint or export was trained with."""
+    if (source / "policy.json").is_file():
+        return json.loads((source / "policy.json").read_text())["config"]["agent"]
+    return OmegaConf.to_container(OmegaConf.load(source / "config.yaml").agent, resolve=True)
 
 
 def source_replay(checkpoint: Path, make_buffer: Callable[[int], ReplayBuffer]) -> ReplayBuffer:

@@ -58,6 +58,10 @@ def test_retained_source_data_and_a_mismatching_source(tmp_path) -> None:
     assert kept.offline is not None and len(kept.offline) == 150
     with pytest.raises(SpecMismatch, match=r"privileged\.cube_pos"):
         trainer(tmp_path / "other", f"train.init_from={source}", "task.state_keys=[state.tcp_pose]")
+    with pytest.raises(
+        SpecMismatch, match=r"symlog_inputs=False, this agent with True; pass agent\.symlog_inputs"
+    ):
+        trainer(tmp_path / "squashed", f"train.init_from={source}", "agent.symlog_inputs=true")
 
 
 @pytest.mark.ros
