@@ -422,6 +422,7 @@ class Trainer:
         except TypeError:
             return None
         frames: list[np.ndarray] = []
+        fps = video_env.metadata.get("render_fps", 10)  # the env's control rate: the video plays in real time
         eval_env, self.eval_env = self.eval_env, video_env
         try:
             self.evaluate(self.cfg.video_episodes, frames)
@@ -429,7 +430,7 @@ class Trainer:
             self.eval_env = eval_env
             video_env.close()
         frames = [f for f in frames if f is not None]
-        return write_mp4(self.run_dir / "eval.mp4", frames, fps=10) if frames else None
+        return write_mp4(self.run_dir / "eval.mp4", frames, fps=fps) if frames else None
 
 
 def attach_ensemble_monitor(env: gym.Env, agent: Agent) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import gymnasium as gym
+import imageio.v2 as imageio
 import numpy as np
 
 from robot_rl.agents.sac import SACConfig
@@ -45,10 +46,11 @@ def test_train_cli_with_cameras_stores_uint8_frames_and_resumes(tmp_path) -> Non
         "task=pick_cube",
         "task.images=true",
         "task.image_size=32",
+        "task.control_hz=20",  # the video plays at it; the 10 Hz expert fails here: no demos
         "train.total_env_steps=120",
         "train.learning_starts=60",
         "train.batch_size=16",
-        "train.num_demos=2",
+        "train.demos=null",
         "train.eval_every=0",
         "train.eval_episodes=1",
         "train.video_episodes=1",
@@ -60,6 +62,8 @@ def test_train_cli_with_cameras_stores_uint8_frames_and_resumes(tmp_path) -> Non
     summary = json.loads((run / "summary.json").read_text())
     assert summary["env_steps"] == 120
     assert (run / "learning_curve.png").is_file() and (run / "eval.mp4").is_file()
+    with imageio.get_reader(run / "eval.mp4") as video:
+        assert video.get_meta_data()["fps"] == 20  # plays at the control rate: real time
     with np.load(run / "checkpoints" / "final" / "replay_online.npz") as replay:
         assert replay["frames/images.front"].dtype == np.uint8
         assert replay["frames/images.front"].shape[1:] == (32, 32, 3)
