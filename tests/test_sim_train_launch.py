@@ -103,3 +103,15 @@ def launch(tmp_path: Path, launch_file: str, *arguments: str) -> tuple[int, str]
             launcher.kill()
             launcher.wait(timeout=10)
     return launcher.returncode, output
+
+
+@pytest.mark.ros
+def test_each_actor_of_each_run_gets_its_own_seed() -> None:
+    """The actor's ``seed`` parameter is its index: train.seed=1 must not replay train.seed=0's episodes."""
+    from robot_rl.config import ConfigError
+    from robot_rl.nodes.actor_node import actor_seed
+
+    seeds = {actor_seed(run, index) for run in range(3) for index in range(3)}
+    assert len(seeds) == 9
+    with pytest.raises(ConfigError, match="index among the run's actors"):
+        actor_seed(0, 1000)

@@ -22,7 +22,7 @@ from robot_rl.commands.train import (
     load_reward_classifier,
     make_operator,
 )
-from robot_rl.config import task_config, to_dataclass
+from robot_rl.config import ConfigError, task_config, to_dataclass
 from robot_rl.distributed.actor import Actor
 from robot_rl.envs.make import make_env
 from robot_rl.loop import TrainConfig
@@ -32,6 +32,18 @@ from robot_rl.safety.config import safety_config
 from robot_rl.transport.actor_client import ActorClient
 from robot_rl.transport.keys import CurveKeys
 
+MAX_ACTORS = 1000
+
+
+def actor_seed(run_seed: int, index: int) -> int:
+    """The seed of one actor's episodes and exploration: the run's ``train.seed`` and the actor's own
+    ``seed`` parameter (its index among the run's actors) together, so runs and actors never share one."""
+    if not 0 <= index < MAX_ACTORS:
+        raise ConfigError(
+            f"actor seed:={index}: give the actor's index among the run's actors, 0..{MAX_ACTORS - 1}"
+        )
+    return MAX_ACTORS * run_seed + index
+
 
 def body(node: Node) -> int:
     # One intra-op thread: a small MLP forward needs no more, and two processes each spinning two
@@ -39,11 +51,12 @@ def body(node: Node) -> int:
     torch.set_num_threads(1)
     settings = read_settings(node)
     realtime = node.declare_parameter("realtime", False).get_parameter_value().bool_value
-    seed = node.declare_parameter("seed", 0).get_parameter_value().integer_value
+    index = node.declare_parameter("seed", 0).get_parameter_value().integer_value
     cfg = settings.cfg
     task = task_config(cfg.task)
     agent_cfg = agent_config(cfg.agent)
     train: TrainConfig = to_dataclass(TrainConfig, cfg.train, "train")
+    seed = actor_seed(train.seed, index)
     env = make_env(
         task,
         **agent_env_options(task, agent_cfg, safety_config(cfg)),
