@@ -86,3 +86,39 @@ def test_missing_robot_is_one_clear_error(ros_env) -> None:
 
     with pytest.raises(RobotTimeout, match=r"no message yet on .*/robot/joint_states.*sim_robot_node"):
         make_ros_env(timeout_s=1.0)
+
+
+class SlowStep(gym.Wrapper):
+    """A step that takes a while, as a loaded machine's simulation or a slow driver read does."""
+
+    def step(self, action):
+        time.sleep(0.2)
+        return self.env.step(action)
+
+
+def test_a_state_is_stamped_when_its_command_was_taken_not_after_the_step() -> None:
+    """A command that arrives while a step runs was not applied in it: the state that step publishes must
+    be older than the command, or RosRobotEnv (which waits for a state newer than its command) would take
+    it as the command's outcome and every observation would lag one action."""
+    import rclpy
+
+    from drivers.topics import stamp_seconds
+    from robot_rl.nodes.robot_node import RobotNode
+    from robot_rl.nodes.sim_robot_node import JOINT_NAMES
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("stamp_probe", context=context)
+    slow = SlowStep(gym.make("robot_rl/PandaPickCube-v0", disable_env_checker=True))
+    env = SafetyShield(slow, SafetyConfig())
+    try:
+        robot = RobotNode(node, env, realtime=False, joint_names=JOINT_NAMES)
+        before = node.get_clock().now().nanoseconds * 1e-9
+        robot._tick()
+        after = node.get_clock().now().nanoseconds * 1e-9
+        stamps = {stamp_seconds(msg.header.stamp) for _, msg in robot.last_messages if hasattr(msg, "header")}
+        assert len(stamps) == 1 and before <= stamps.pop() < before + 0.1 < after - 0.1
+    finally:
+        env.close()
+        node.destroy_node()
+        context.try_shutdown()

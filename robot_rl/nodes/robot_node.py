@@ -152,9 +152,13 @@ class RobotNode:
         self.watchdog.at_rest()  # no command is due before the episode's first step
         self.twist, self.opening = np.zeros(6), 1.0
         self.new_twist = self.new_gripper = False
-        return self._publish(obs, 0.0, info) if publish else None
+        return self._publish(obs, 0.0, info, self.node.get_clock().now().to_msg()) if publish else None
 
     def _tick(self) -> None:
+        # The state is stamped when its commands were taken: a command sent while this step runs is
+        # newer than the state, so RosRobotEnv waits for the next one instead of taking a state that
+        # never saw it as the answer (the stamp after the step made a slow step lag one action).
+        stamp = self.node.get_clock().now().to_msg()
         expired, changed = self.watchdog.check(time.monotonic())
         if self.watchdog.tripped(expired, changed):
             self.watchdog_tripped = True
@@ -168,7 +172,7 @@ class RobotNode:
         self.twist = np.zeros(6)  # a twist is held for one period; without a new one the arm stays put
         self.new_twist = self.new_gripper = False
         obs, reward, _terminated, _truncated, info = self.env.step(action)
-        self._publish(obs, reward, info)
+        self._publish(obs, reward, info, stamp)
 
     def _action(self) -> np.ndarray:
         delta = self.twist * self.period_s
@@ -193,9 +197,8 @@ class RobotNode:
         self.pub_estop.publish(Bool(data=self.shield.estopped))
         self.last_messages, self.last_published = messages, time.monotonic()
 
-    def _publish(self, obs: dict[str, Any], reward: float, info: dict[str, Any]) -> Time:
-        """Publish one state set, every message with the same stamp."""
-        stamp = self.node.get_clock().now().to_msg()
+    def _publish(self, obs: dict[str, Any], reward: float, info: dict[str, Any], stamp: Time) -> Time:
+        """Publish one state set, every message with ``stamp``."""
         state = obs["state"]
         joints = JointState(name=list(self.joint_names))
         joints.header.stamp = stamp
