@@ -65,3 +65,51 @@ def test_a_missing_classifier_is_one_clear_error(ros_env, tmp_path) -> None:
     out = subprocess.run(node, env=ros_env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert "is not a reward classifier" in out.stderr and "Traceback" not in out.stderr
+
+
+class SlowClassifier:
+    """Records the frames it judged (the test holds the node busy while frames arrive)."""
+
+    def __init__(self, spec) -> None:
+        self.spec, self.threshold, self.judged = spec, 0.5, []
+
+    def probability(self, inputs) -> float:
+        self.judged.append(int(inputs["images"]["front"][0, 0, 0]))
+        return 0.0
+
+
+@pytest.mark.ros
+def test_a_slow_classifier_judges_the_newest_frame_not_a_backlog(ros_env) -> None:
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from sensor_msgs.msg import Image
+
+    from drivers import topics
+    from drivers.ros_messages import image_msg
+    from robot_rl.nodes.reward_classifier_node import RewardClassifierNode
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("slow_classifier", namespace="/robot", context=context)
+    camera = rclpy.create_node("camera", namespace="/robot", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    try:
+        classifier = SlowClassifier(InputSpec(cameras=("front",), image_size=8))
+        RewardClassifierNode(node, classifier)
+        publisher = camera.create_publisher(Image, topics.camera_topic("front"), 10)
+        deadline = time.monotonic() + 10
+        while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for frame in range(1, 6):  # five frames arrive while the classifier is busy
+            rgb = np.full((8, 8, 3), frame, np.uint8)
+            publisher.publish(image_msg(rgb, camera.get_clock().now().to_msg(), "front"))
+        time.sleep(1.0)
+        for _ in range(5):
+            executor.spin_once(timeout_sec=0.2)
+    finally:
+        executor.shutdown()
+        camera.destroy_node()
+        node.destroy_node()
+        context.try_shutdown()
+    assert classifier.judged == [5]

@@ -5,7 +5,8 @@ Subscribes to ``cameras/<name>/image`` for every camera the classifier was train
 ``reward_classifier/probability`` (``std_msgs/Float32``) and ``reward_classifier/success``
 (``std_msgs/Bool``, probability >= the calibrated threshold) once per frame of the first camera, using
 the newest message of every other input. The classifier's own ``probability`` does the preprocessing,
-so the node sees exactly what the training saw.
+so the node sees exactly what the training saw. A classifier slower than the camera skips frames: it
+always judges the newest one.
 
 Parameters: ``classifier`` (the folder `robot-rl train-classifier` wrote).
 """
@@ -47,11 +48,13 @@ class RewardClassifierNode:
         self.images: dict[str, np.ndarray] = {}
         self.state: dict[str, np.ndarray] = {}
         self.first = cameras[0]
+        # Depth 1: a classifier slower than the camera judges the newest frame, never a queue of old ones
+        # (a verdict seconds late would end an episode long after its success, or score a later frame).
         for camera in cameras:
-            node.create_subscription(Image, topics.camera_topic(camera), self._on_image(camera), 10)
+            node.create_subscription(Image, topics.camera_topic(camera), self._on_image(camera), 1)
         for key in state_keys:
             topic, msg_type, convert = STATE_TOPICS[key]
-            node.create_subscription(msg_type, topic, self._on_state(key, convert), 10)
+            node.create_subscription(msg_type, topic, self._on_state(key, convert), 1)
         self.pub_probability = node.create_publisher(Float32, "reward_classifier/probability", 10)
         self.pub_success = node.create_publisher(Bool, "reward_classifier/success", 10)
         self.needed = len(cameras) + len(state_keys)
