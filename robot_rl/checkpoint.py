@@ -115,10 +115,12 @@ def load_checkpoint(
     """Restore ``agent`` (and optimisers/buffers when given) in place; return ``state.json``'s content."""
     path = Path(path)
     if not path.is_dir():
-        previous = path.with_name(path.name + ".old")
+        previous, newer = (path.with_name(path.name + suffix) for suffix in (".old", ".tmp"))
         hint = "pass checkpoint=<run>/checkpoints/<name>"
         if previous.is_dir():
             hint = f"a save was killed while replacing it: {previous} holds the one before; rename it"
+            if (newer / "config.yaml").is_file():  # written last: the new one is whole too
+                hint += f" (or {newer}, the whole new one)"
         raise CheckpointError(f"checkpoint folder {path} does not exist; {hint}")
     try:
         weights = load_file(_require(path, "agent.safetensors"))

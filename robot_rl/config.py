@@ -113,5 +113,6 @@ def task_on_target(trained: DictConfig | TaskConfig, overrides: DictConfig | dic
     task = OmegaConf.structured(trained) if isinstance(trained, TaskConfig) else trained.copy()
     overrides = overrides or {}
     if overrides.get("randomization"):
-        task.randomization = {}
+        # fields without `enabled` (task.randomization.<field>=... alone) ask for randomization: on
+        task.randomization = {"enabled": True}
     return task_config(OmegaConf.merge(task, overrides))

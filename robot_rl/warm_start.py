@@ -16,7 +16,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
-from robot_rl.agents import Agent
+from robot_rl.agents import Agent, agent_config
 from robot_rl.buffers import ReplayBuffer
 from robot_rl.checkpoint import load_checkpoint, read_replay
 from robot_rl.errors import ConfigError
@@ -35,7 +35,9 @@ def warm_start(agent: Agent, spec: ObsSpec, action_dim: int, source: str | Path)
             " Fine-tune with the source run's task.state_keys / task.cameras / task.action_dims."
         )
     ours = bool(getattr(agent.cfg, "symlog_inputs", False))
-    theirs = bool(source_agent_config(source).get("symlog_inputs", False))
+    theirs = bool(
+        getattr(agent_config(OmegaConf.create(source_agent_config(source))), "symlog_inputs", False)
+    )
     if ours != theirs:  # a transform without weights: loading would feed the networks other inputs
         raise SpecMismatch(
             f"train.init_from={source} squashed its state with symlog_inputs={theirs}, this agent with "

@@ -101,5 +101,8 @@ def test_a_dr_preset_given_to_eval_or_deploy_replaces_the_runs_randomization() -
     assert "controller_gain_scale" not in on_shifted.randomization
     assert not task_on_target(trained, load_config("deploy", ["dr=none"]).task).randomization["enabled"]
     assert task_on_target(trained, {}).randomization == trained.randomization  # no dr=: the run's own
+    latency = task_on_target(trained, {"randomization": {"action_latency_steps": [2, 2]}})  # a field alone
+    assert latency.randomization == {"enabled": True, "action_latency_steps": [2, 2]}
+    assert latency.env_kwargs()["randomization"] == latency.randomization
     longer = task_on_target(trained, {"max_episode_steps": 300})  # other task overrides merge as before
     assert longer.max_episode_steps == 300 and longer.randomization == trained.randomization
