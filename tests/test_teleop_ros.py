@@ -120,7 +120,7 @@ def test_an_episode_started_by_the_reader_restarts_the_operator_in_teleop_node(r
     with running(node, ros_env, log) as proc:
         relay = load_device("teleop_topic", ["timeout_s=20"])
         try:
-            read_until(relay, lambda s: not s.intervening)
+            read_until(relay, lambda s: not s.intervening and s.action[0] == 0.0)  # past the first segment
             assert not any(s.intervening for s in read_for(relay, 1.0))  # let go: 100000 ticks to watch
             relay.forget_events()  # episode 1 starts
             restarted = read_until(relay, lambda s: s.intervening)
@@ -129,6 +129,28 @@ def test_an_episode_started_by_the_reader_restarts_the_operator_in_teleop_node(r
         assert proc.poll() is None
     np.testing.assert_allclose(restarted[-1].action, [0.5, 0, 0, 0, 0, 0, 1], atol=1e-6)
     assert "episode 1 started" in log.read_text()
+
+
+def test_an_episode_start_drops_the_last_episodes_operator_state_in_the_reader(ros_env, tmp_path) -> None:
+    """The operator held control when the last episode ended; the new one starts with the policy in
+    control, not with that state replayed until teleop_node's reset arrives."""
+    segments = "[{steps:10,intervening:false},{steps:100000,action:[0.5,0,0,0,0,0,1],intervening:true}]"
+    node = [
+        str(BIN / "teleop_node"), "--ros-args", "-p", "device:=scripted", "-p", "rate_hz:=50.0",
+        "-p", f"overrides:=restart=true segments={segments}",
+    ]  # fmt: skip
+    with running(node, ros_env, tmp_path / "teleop_node.log"):
+        relay = load_device("teleop_topic", ["timeout_s=20"])
+        try:
+            read_until(relay, lambda s: s.intervening)  # the operator holds control at the episode's end
+            relay.forget_events()  # the next episode starts
+            states = read_until(relay, lambda s: s.intervening)  # ... and the operator takes over again
+        finally:
+            relay.close()
+    handed_back = list(itertools.takewhile(lambda s: not s.intervening, states))
+    assert len(handed_back) >= 5  # the restarted script's 10 ticks (200 ms) of watching, read every 5 ms
+    for state in handed_back:
+        np.testing.assert_allclose(state.action, [0, 0, 0, 0, 0, 0, -1], atol=1e-6)  # gripper open
 
 
 def test_teleop_node_without_its_device_exits_with_one_message(ros_env) -> None:

@@ -34,6 +34,7 @@ from drivers.msg_decode import twist_from_msg
 from drivers.teleop.device import EVENTS, TeleopDevice, TeleopState
 from drivers.teleop.mapping import DeviceConfig
 from drivers.teleop.ros_listener import RosListener
+from drivers.topics import stamp_seconds
 
 
 def teleop_topics(prefix: str = "teleop") -> dict[str, str]:
@@ -51,6 +52,9 @@ class TeleopTopicConfig(DeviceConfig):
     max_angular_speed: float = 0.5  # rad/s at |action| = 1; idem
     timeout_s: float = 5.0  # wait this long for the first twist at start
     stale_s: float = 0.5  # no twist for this long: no motion, not intervening
+    # after an episode starts, teleop_node's state counts from twists stamped this much later: by then
+    # the episode message has reached it and its device was reset
+    episode_sync_s: float = 0.1
 
 
 class TeleopTopic(TeleopDevice):
@@ -65,6 +69,8 @@ class TeleopTopic(TeleopDevice):
         self._intervening = False
         self._events: set[str] = set()
         self._received = time.monotonic()
+        self._forgot_at = 0.0  # wall time of the last episode start: older twists are the last episode's
+        self._settling_until = 0.0  # monotonic; until then, or a twist from after the start, ignore input
         self._speeds = np.array([cfg.max_linear_speed] * 3 + [cfg.max_angular_speed] * 3)
         names = teleop_topics(cfg.prefix)
         self._ros = RosListener("teleop_topic")
@@ -81,28 +87,48 @@ class TeleopTopic(TeleopDevice):
             "Start teleop_node (ros2 run robot_rl teleop_node --ros-args -p device:=keyboard) or set prefix:",
         )
 
+    def _settling(self) -> bool:
+        return time.monotonic() < self._settling_until
+
     def _on_twist(self, msg: TwistStamped) -> None:
         velocity = twist_from_msg(msg)
         with self._lock:
+            if (
+                self._settling()
+                and stamp_seconds(msg.header.stamp) < self._forgot_at + self.cfg.episode_sync_s
+            ):
+                return  # sent before teleop_node knew of the new episode
+            self._settling_until = 0.0  # teleop_node's state from this episode on
             self._action[:6] = np.clip(velocity / self._speeds, -1.0, 1.0)
             self._received = time.monotonic()
 
     def _on_gripper(self, msg: Float64) -> None:
         with self._lock:
-            self._action[6] = np.clip(msg.data, -1.0, 1.0)
+            if not self._settling():
+                self._action[6] = np.clip(msg.data, -1.0, 1.0)
 
     def _on_intervening(self, msg: Bool) -> None:
         with self._lock:
-            self._intervening = bool(msg.data)
+            if not self._settling():
+                self._intervening = bool(msg.data)
 
     def _on_event(self, msg: String) -> None:
-        if msg.data in EVENTS:
-            with self._lock:
+        with self._lock:
+            if msg.data in EVENTS and not self._settling():
                 self._events.add(msg.data)
 
     def forget_events(self) -> None:
+        """A new episode: the operator's state starts as the env does (no motion, gripper open, policy in
+        control) until teleop_node's first twist stamped ``episode_sync_s`` after now; teleop_node resets
+        its device meanwhile. The wait is bounded by ``stale_s`` + ``episode_sync_s``, so a teleop_node
+        whose clock lags still takes over after it."""
         with self._lock:
             self._events.clear()
+            self._action[:] = 0.0
+            self._action[6] = -1.0
+            self._intervening = False
+            self._forgot_at = time.time()
+            self._settling_until = time.monotonic() + self.cfg.stale_s + self.cfg.episode_sync_s
         self._episodes += 1
         self._episode_pub.publish(UInt32(data=self._episodes))  # teleop_node forgets on its side too
 
