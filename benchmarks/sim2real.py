@@ -34,6 +34,16 @@ COMMON = ["task=pick_cube", "train.eval_episodes=20", "train.video_episodes=0", 
           "train.num_demos=20", "agent.bc_q_filter=true"]  # fmt: skip
 SOURCES = {"nominal": ["dr=none"], "randomized": ["dr=default"]}
 VARIANTS = {"shifted": ["dr=shifted"], "nominal": ["dr=none"]}
+# --extra-variants: dr=shifted plus one more fixed shift each (the same env for both source policies)
+EXTRA_VARIANTS = {
+    "shifted+gains0.7": ["dr=shifted", "+task.randomization.controller_gain_scale=[0.7,0.7]"],
+    "shifted+gains1.4": ["dr=shifted", "+task.randomization.controller_gain_scale=[1.4,1.4]"],
+    "shifted+damping2": ["dr=shifted", "+task.randomization.arm_damping_scale=[2.0,2.0]"],
+    "shifted+bias5mm": ["dr=shifted", "+task.randomization.object_pos_bias_m=[0.005,0.005]"],
+    "shifted+noise2mm": ["dr=shifted", "+task.randomization.obs_noise_std=[0.002,0.002]"],
+    "shifted+size0.9": ["dr=shifted", "+task.randomization.object_size_scale=[0.9,0.9]"],
+    "shifted+latency2": ["dr=shifted", "task.randomization.action_latency_steps=[2,2]"],
+}
 
 
 def main() -> None:
@@ -42,6 +52,11 @@ def main() -> None:
     parser.add_argument("--finetune-eval-every", type=int, default=500)
     parser.add_argument("--warm-start-steps", type=int, default=1_000)
     parser.add_argument("--deploy-episodes", type=int, default=200)
+    parser.add_argument(
+        "--extra-variants",
+        action="store_true",
+        help="also deploy every source on EXTRA_VARIANTS (dr=shifted plus one more shift)",
+    )
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -59,8 +74,9 @@ def main() -> None:
 
     # 2. zero-shot transfer through robot-rl deploy
     zero_shot = []
+    variants = {**VARIANTS, **(EXTRA_VARIANTS if args.extra_variants else {})}
     for name, seed, run, _ in sources:
-        for variant, overrides in VARIANTS.items():
+        for variant, overrides in variants.items():
             report_dir = run / f"deploy_{variant}"
             if not (report_dir / "deploy.json").exists():
                 checkpoint = run / "checkpoints" / "final"
