@@ -5,6 +5,8 @@ the action as a TCP velocity (``delta / period``) plus a gripper opening, then w
 next complete state set (every state topic carrying one header stamp newer than the command, and each
 camera an image at most one control period older, since cameras run on their own clocks), so the
 robot's own tick clocks the loop: at ``control_hz`` on hardware, as fast as the simulation in lockstep.
+A robot whose ``task_state`` names the ``command`` it has applied (the simulated ones) is also waited for
+until that is this step's command, so a tick that began before the command was taken never answers it.
 
 ``reset(seed=...)`` sets the ``seed`` parameter of ``<namespace>/<sim_node>`` when that node exists
 (simulation), then calls the ``reset`` service; while the robot's e-stop is latched the service
@@ -132,6 +134,7 @@ class RosRobotEnv(gym.Env):
         self._ros.start()
 
         self._last_stamp = 0.0
+        self._command = 0.0  # stamp of the twist command the next state must have applied (0: none)
         first = self._wait_for_state(newer_than=0.0, what="first state")
         self.action_space = make_action_space()
         self.observation_space = self._observation_space(first, wrench)
@@ -156,6 +159,7 @@ class RosRobotEnv(gym.Env):
         start = topics.parse_stamp_token(reply.message)
         # A driver that names no start stamp has finished moving when it answers: take a later state.
         newer_than = start - 1e-6 if start is not None else self._now()
+        self._command = 0.0
         state = self._wait_for_state(newer_than=newer_than, what="reset")
         success, _reward = self._task(state)
         return self._observation(state), base_info(success)
@@ -167,6 +171,7 @@ class RosRobotEnv(gym.Env):
         velocity = np.concatenate([action[:3] * self.action_scale[0], action[3:6] * self.action_scale[1]])
         velocity /= self.period_s
         self._cmd_gripper.publish(Float64MultiArray(data=[float((1.0 - action[6]) / 2.0)]))
+        self._command = topics.stamp_seconds(stamp)
         self._cmd_twist.publish(twist_msg(velocity[:3], velocity[3:], stamp))
         state = self._wait_for_state(newer_than=max(sent, self._last_stamp), what="step")
         success, reward = self._task(state)
@@ -227,6 +232,10 @@ class RosRobotEnv(gym.Env):
                     return None
             elif abs(_stamp_of(msg) - stamp) > 1e-6:
                 return None  # part of the set is still in flight
+        task = self._latest.get(topics.TASK_STATE)
+        applied = parts_from_msg(task).get("command") if task is not None else None
+        if applied is not None and applied[0] < self._command:
+            return None  # a tick that began after the command was sent but before the robot took it
         return dict(self._latest)
 
     def _timeout_message(self, newer_than: float, what: str) -> str:

@@ -36,7 +36,9 @@ TCP_POSE = "tcp_pose"
 TCP_TWIST = "tcp_twist"
 WRENCH = "wrench"
 TASK_STATE = "task_state"
-TASK_FIELDS = ("stamp", "success", "reward")  # task_state parts that are not privileged observations
+# task_state parts that are not privileged observations; ``command``: the header stamp of the last twist
+# command the state has applied (simulated robots publish it; RosRobotEnv then waits for its own)
+TASK_FIELDS = ("stamp", "success", "reward", "command")
 CMD_TWIST = "cmd/twist"
 CMD_GRIPPER = "cmd/gripper"
 RESET = "reset"

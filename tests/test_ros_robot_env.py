@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import gymnasium as gym
@@ -96,29 +97,72 @@ class SlowStep(gym.Wrapper):
         return self.env.step(action)
 
 
-def test_a_state_is_stamped_when_its_command_was_taken_not_after_the_step() -> None:
-    """A command that arrives while a step runs was not applied in it: the state that step publishes must
-    be older than the command, or RosRobotEnv (which waits for a state newer than its command) would take
-    it as the command's outcome and every observation would lag one action."""
+@contextlib.contextmanager
+def robot_in_process(*wrappers: type[gym.Wrapper], realtime: bool = False):
+    """A ``RobotNode`` on the simulated pick-cube arm in this process, its callbacks called by hand."""
     import rclpy
 
-    from drivers.topics import stamp_seconds
     from robot_rl.nodes.robot_node import RobotNode
     from robot_rl.nodes.sim_robot_node import JOINT_NAMES
 
     context = rclpy.Context()
     rclpy.init(context=context)
-    node = rclpy.create_node("stamp_probe", context=context)
-    slow = SlowStep(gym.make("robot_rl/PandaPickCube-v0", disable_env_checker=True))
-    env = SafetyShield(slow, SafetyConfig())
+    node = rclpy.create_node("robot_probe", context=context)
+    sim = gym.make("robot_rl/PandaPickCube-v0", disable_env_checker=True)
+    for wrapper in wrappers:
+        sim = wrapper(sim)
+    env = SafetyShield(sim, SafetyConfig())
     try:
-        robot = RobotNode(node, env, realtime=False, joint_names=JOINT_NAMES)
-        before = node.get_clock().now().nanoseconds * 1e-9
-        robot._tick()
-        after = node.get_clock().now().nanoseconds * 1e-9
-        stamps = {stamp_seconds(msg.header.stamp) for _, msg in robot.last_messages if hasattr(msg, "header")}
-        assert len(stamps) == 1 and before <= stamps.pop() < before + 0.1 < after - 0.1
+        yield node, RobotNode(node, env, realtime=realtime, joint_names=JOINT_NAMES)
     finally:
         env.close()
         node.destroy_node()
         context.try_shutdown()
+
+
+def published(robot) -> tuple[set[float], dict[str, np.ndarray]]:
+    """The header stamps of the last state set and its task_state parts."""
+    from drivers import topics
+    from drivers.msg_decode import parts_from_msg
+
+    stamps = {
+        topics.stamp_seconds(msg.header.stamp) for _, msg in robot.last_messages if hasattr(msg, "header")
+    }
+    task = next(msg for pub, msg in robot.last_messages if pub is robot.pub_task)
+    return stamps, parts_from_msg(task)
+
+
+def test_a_state_is_stamped_when_its_command_was_taken_not_after_the_step() -> None:
+    """A command that arrives while a step runs was not applied in it: the state that step publishes must
+    be older than the command, or RosRobotEnv (which waits for a state newer than its command) would take
+    it as the command's outcome and every observation would lag one action."""
+    with robot_in_process(SlowStep) as (node, robot):
+        before = node.get_clock().now().nanoseconds * 1e-9
+        robot._tick()
+        after = node.get_clock().now().nanoseconds * 1e-9
+        stamps, _ = published(robot)
+        assert len(stamps) == 1 and before <= stamps.pop() < before + 0.1 < after - 0.1
+
+
+def test_a_state_names_the_twist_command_it_applied() -> None:
+    """A realtime tick that starts after RosRobotEnv sent its command, but before the robot took it, must
+    not look like the command's outcome: its task_state names the command it did apply."""
+    from geometry_msgs.msg import TwistStamped
+    from std_msgs.msg import Float64MultiArray
+
+    with robot_in_process(realtime=True) as (node, robot):
+        command = TwistStamped()
+        command.header.stamp = node.get_clock().now().to_msg()
+        robot._tick()  # the timer's tick, before the command was taken
+        assert published(robot)[1]["command"][0] == 0.0
+        robot._on_twist(command)
+        robot._on_gripper(Float64MultiArray(data=[1.0]))
+        robot._tick()
+        sent = command.header.stamp.sec + command.header.stamp.nanosec * 1e-9
+        assert published(robot)[1]["command"][0] == sent
+        robot._tick()  # no new command: still the last one applied
+        assert published(robot)[1]["command"][0] == sent
+        command.header.stamp.sec += 1
+        robot._on_twist(command)  # taken, then superseded by a reset (another client's): the reset answers it
+        robot._reset(seed=0, publish=True)
+        assert published(robot)[1]["command"][0] == sent + 1

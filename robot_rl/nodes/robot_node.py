@@ -88,6 +88,7 @@ class RobotNode:
         self.twist = np.zeros(6)
         self.opening = 1.0
         self.new_twist = self.new_gripper = False
+        self.received_command = self.applied_command = 0.0  # twist header stamps
         self.clipped_warned = False
         self._reset(seed=int(node.get_parameter("seed").value), publish=True)
         if self.realtime:
@@ -106,6 +107,7 @@ class RobotNode:
             self.node.get_logger().error(f"ignored twist command {twist.tolist()}: NaN/Inf")
             return
         self.twist, self.new_twist = twist, True
+        self.received_command = topics.stamp_seconds(msg.header.stamp)
         self.watchdog.feed(time.monotonic())
         self._maybe_lockstep()
 
@@ -152,6 +154,7 @@ class RobotNode:
         self.watchdog.at_rest()  # no command is due before the episode's first step
         self.twist, self.opening = np.zeros(6), 1.0
         self.new_twist = self.new_gripper = False
+        self.applied_command = self.received_command  # a command taken before the reset is answered by it
         return self._publish(obs, 0.0, info, self.node.get_clock().now().to_msg()) if publish else None
 
     def _tick(self) -> None:
@@ -169,6 +172,8 @@ class RobotNode:
         if expired:
             self.twist = np.zeros(6)
         action = self._action()
+        if self.new_twist:
+            self.applied_command = self.received_command
         self.twist = np.zeros(6)  # a twist is held for one period; without a new one the arm stays put
         self.new_twist = self.new_gripper = False
         obs, reward, _terminated, _truncated, info = self.env.step(action)
@@ -222,6 +227,7 @@ class RobotNode:
             "stamp": topics.stamp_seconds(stamp),
             "success": float(info["success"]),
             "reward": float(reward),
+            "command": self.applied_command,  # the command this state has seen: RosRobotEnv waits for its own
             **obs.get("privileged", {}),
         }
         messages.append((self.pub_task, parts_msg(parts)))
