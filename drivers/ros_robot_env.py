@@ -5,8 +5,9 @@ the action as a TCP velocity (``delta / period``) plus a gripper opening, then w
 next complete state set (every state topic carrying one header stamp newer than the command, and each
 camera an image at most one control period older, since cameras run on their own clocks), so the
 robot's own tick clocks the loop: at ``control_hz`` on hardware, as fast as the simulation in lockstep.
-A robot whose ``task_state`` names the ``command`` it has applied (the simulated ones) is also waited for
-until that is this step's command, so a tick that began before the command was taken never answers it.
+A robot whose ``task_state`` names the ``command`` it has applied (``RobotNode``: the simulated robots and
+``arm_driver_node``) is also waited for until that is this step's command (or another sender's that came
+after), so a tick that began before the command was taken never answers it.
 
 ``reset(seed=...)`` sets the ``seed`` parameter of ``<namespace>/<sim_node>`` when that node exists
 (simulation), then calls the ``reset`` service; while the robot's e-stop is latched the service
@@ -135,6 +136,7 @@ class RosRobotEnv(gym.Env):
 
         self._last_stamp = 0.0
         self._command = 0.0  # stamp of the twist command the next state must have applied (0: none)
+        self._applied: float | None = None  # the command the last accepted state had applied
         first = self._wait_for_state(newer_than=0.0, what="first state")
         self.action_space = make_action_space()
         self.observation_space = self._observation_space(first, wrench)
@@ -214,6 +216,7 @@ class RosRobotEnv(gym.Env):
                 state = self._complete_set(newer_than)
                 if state is not None:
                     self._last_stamp = _stamp_of(state[topics.JOINT_STATES])
+                    self._applied = _applied_command(state)
                     return state
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -232,10 +235,11 @@ class RosRobotEnv(gym.Env):
                     return None
             elif abs(_stamp_of(msg) - stamp) > 1e-6:
                 return None  # part of the set is still in flight
-        task = self._latest.get(topics.TASK_STATE)
-        applied = parts_from_msg(task).get("command") if task is not None else None
-        if applied is not None and applied[0] < self._command:
-            return None  # a tick that began after the command was sent but before the robot took it
+        applied = _applied_command(self._latest)
+        if applied is not None and applied < self._command and applied == self._applied:
+            # a tick that began after the command was sent but before the robot took it (one that applied
+            # another sender's command is an answer: the arm moved under it)
+            return None
         return dict(self._latest)
 
     def _timeout_message(self, newer_than: float, what: str) -> str:
@@ -317,6 +321,13 @@ class RosRobotEnv(gym.Env):
         if not parts:
             return False, 0.0
         return bool(parts["success"][0] > 0.5), float(parts["reward"][0])
+
+
+def _applied_command(state: dict[str, Any]) -> float | None:
+    """The stamp of the twist command a state set has applied, where the robot names it."""
+    task = state.get(topics.TASK_STATE)
+    command = parts_from_msg(task).get("command") if task is not None else None
+    return None if command is None else float(command[0])
 
 
 def _stamp_of(msg: Any) -> float:

@@ -166,3 +166,37 @@ def test_a_state_names_the_twist_command_it_applied() -> None:
         robot._on_twist(command)  # taken, then superseded by a reset (another client's): the reset answers it
         robot._reset(seed=0, publish=True)
         assert published(robot)[1]["command"][0] == sent + 1
+
+
+def test_a_step_takes_the_state_that_applied_its_command_or_a_later_senders() -> None:
+    """RosRobotEnv's pairing of a step with a state set, on hand-made messages: a tick stamped after the
+    command but naming the command before it is not the answer; one naming this command, or a command of
+    another sender taken since the last state, is."""
+    from builtin_interfaces.msg import Time
+    from sensor_msgs.msg import JointState
+
+    from drivers import topics
+    from drivers.ros_messages import parts_msg, pose_msg, twist_msg
+    from drivers.ros_robot_env import RosRobotEnv
+
+    names = (topics.JOINT_STATES, topics.TCP_POSE, topics.TCP_TWIST, topics.TASK_STATE)
+
+    def state_set(stamp_s: float, applied: float) -> dict:
+        stamp = Time(sec=int(stamp_s), nanosec=round((stamp_s % 1) * 1e9))
+        joints = JointState()
+        joints.header.stamp = stamp
+        task = parts_msg({"stamp": stamp_s, "success": 0.0, "reward": 0.0, "command": applied})
+        pose = pose_msg(np.zeros(3), np.array([1.0, 0, 0, 0]), stamp)
+        twist = twist_msg(np.zeros(3), np.zeros(3), stamp)
+        return dict(zip(names, (joints, pose, twist, task), strict=True))
+
+    env = object.__new__(RosRobotEnv)  # the pairing only: no ROS
+    env._state_topics = dict.fromkeys(names)
+    env._image_topics, env.period_s = set(), 0.1
+    env._applied, env._command = 10.0, 10.5  # the last state applied the command of 10.0; this step sent 10.5
+    env._latest = state_set(10.6, applied=10.0)  # began after the send, before the command was taken
+    assert env._complete_set(newer_than=10.5) is None
+    env._latest = state_set(10.7, applied=10.5)
+    assert env._complete_set(newer_than=10.5) is not None
+    env._latest = state_set(10.7, applied=10.2)  # another sender's command, taken since: the arm moved
+    assert env._complete_set(newer_than=10.5) is not None
