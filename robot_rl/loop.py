@@ -422,9 +422,8 @@ class Trainer:
         except TypeError:
             return None
         frames: list[np.ndarray] = []
-        fps = (
-            video_env.metadata.get("render_fps") or 10
-        )  # the env's control rate: the video plays in real time
+        # the env's control rate, so the video plays in real time
+        fps = video_env.metadata.get("render_fps") or 10
         eval_env, self.eval_env = self.eval_env, video_env
         try:
             self.evaluate(self.cfg.video_episodes, frames)

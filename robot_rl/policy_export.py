@@ -113,6 +113,14 @@ def read_io(folder: str | Path) -> dict[str, Any]:
     return state["policy_io"]
 
 
+def read_config(folder: str | Path) -> dict[str, Any]:
+    """The resolved training config (task, agent, ...) of an export folder or a checkpoint folder."""
+    folder = Path(folder)
+    if (folder / "policy.json").is_file():
+        return json.loads((folder / "policy.json").read_text())["config"]
+    return OmegaConf.to_container(OmegaConf.load(folder / "config.yaml"), resolve=True)
+
+
 def _read_checkpoint(folder: Path) -> tuple[dict, dict, dict]:
     """(resolved config, policy io, all agent tensors) of a training checkpoint folder."""
     for name in ("config.yaml", "state.json", "agent.safetensors"):
@@ -121,8 +129,7 @@ def _read_checkpoint(folder: Path) -> tuple[dict, dict, dict]:
                 f"{folder} has no {name}: pass a checkpoint folder of robot-rl train "
                 "(<run>/checkpoints/<name>) or an export folder of robot-rl export"
             )
-    config = OmegaConf.to_container(OmegaConf.load(folder / "config.yaml"), resolve=True)
-    return config, read_io(folder), load_file(folder / "agent.safetensors")
+    return read_config(folder), read_io(folder), load_file(folder / "agent.safetensors")
 
 
 def load_policy(folder: str | Path) -> LoadedPolicy:

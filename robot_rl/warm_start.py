@@ -9,7 +9,6 @@ temperature; no optimiser state), an export folder the policy only (the critic s
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from robot_rl.buffers import ReplayBuffer
 from robot_rl.checkpoint import load_checkpoint, read_replay
 from robot_rl.errors import ConfigError
 from robot_rl.obs import ObsSpec
-from robot_rl.policy_export import SpecMismatch, io_differences, read_io
+from robot_rl.policy_export import SpecMismatch, io_differences, read_config, read_io
 
 
 def warm_start(agent: Agent, spec: ObsSpec, action_dim: int, source: str | Path) -> None:
@@ -35,9 +34,8 @@ def warm_start(agent: Agent, spec: ObsSpec, action_dim: int, source: str | Path)
             " Fine-tune with the source run's task.state_keys / task.cameras / task.action_dims."
         )
     ours = bool(getattr(agent.cfg, "symlog_inputs", False))
-    theirs = bool(
-        getattr(agent_config(OmegaConf.create(source_agent_config(source))), "symlog_inputs", False)
-    )
+    source_agent = agent_config(OmegaConf.create(read_config(source)["agent"]))  # its type's defaults too
+    theirs = bool(getattr(source_agent, "symlog_inputs", False))
     if ours != theirs:  # a transform without weights: loading would feed the networks other inputs
         raise SpecMismatch(
             f"train.init_from={source} squashed its state with symlog_inputs={theirs}, this agent with "
@@ -47,13 +45,6 @@ def warm_start(agent: Agent, spec: ObsSpec, action_dim: int, source: str | Path)
         agent.load_policy_state(load_file(source / "policy.safetensors"))
     else:
         load_checkpoint(source, agent)
-
-
-def source_agent_config(source: Path) -> dict:
-    """The agent config a source checkpoint or export was trained with."""
-    if (source / "policy.json").is_file():
-        return json.loads((source / "policy.json").read_text())["config"]["agent"]
-    return OmegaConf.to_container(OmegaConf.load(source / "config.yaml").agent, resolve=True)
 
 
 def source_replay(checkpoint: Path, make_buffer: Callable[[int], ReplayBuffer]) -> ReplayBuffer:
