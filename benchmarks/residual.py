@@ -39,9 +39,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "residual")
-    parser.add_argument("--demos", type=int, default=50, help="scripted demos for BC and as offline data")
+    parser.add_argument("--demos", type=int, default=10, help="scripted demos for BC and as offline data")
     parser.add_argument("--steps", type=int, default=12_000, help="env steps per run")
-    parser.add_argument("--eval-every", type=int, default=1000)
+    parser.add_argument("--eval-every", type=int, default=500)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--parallel", type=int, default=2, help="runs at a time (one torch thread each)")
     parser.add_argument("--learners", nargs="+", default=list(LEARNERS), choices=list(LEARNERS))
@@ -58,8 +58,8 @@ def main() -> None:
         )
     bc = out / "bc"
     if not (bc / "policy.json").exists():
-        sh([ROBOT_RL, "train-bc", "task=peg_insert", f"demos={demos}", f"num_demos={args.demos}", f"out={bc}",
-            "eval_episodes=50"], out / "bc.log")  # fmt: skip
+        sh([ROBOT_RL, "train-bc", "task=peg_insert", STATE_KEYS, f"demos={demos}", f"num_demos={args.demos}",
+            f"out={bc}", "eval_episodes=50"], out / "bc.log")  # fmt: skip
     bc_success = json.loads((bc / "policy.json").read_text())["success_rate"]
     print(f"[residual] BC base from {args.demos} demos: {bc_success:.0%} success", file=sys.stderr)
 
