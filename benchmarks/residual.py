@@ -1,6 +1,6 @@
 """Residual RL on a BC base vs RLPD from scratch on PandaPegInsert (state observations, sparse reward).
 
-Run from the repository root with the project venv (two runs at a time, ~30 min with the defaults)::
+Run from the repository root with the project venv (two runs at a time, ~45 min with the defaults)::
 
     .venv/bin/python benchmarks/residual.py --out benchmarks/results/residual
 

@@ -40,7 +40,7 @@ class ResidualConfig:
     name: str = "residual"
     algorithm: str = "td3"  # td3 | sac
     base_policy: str = ""  # BC policy folder (robot-rl train-bc) or expert:<name> (sim.experts)
-    residual_scale: float = 0.1  # |executed - base| <= this, per dimension (normalised action units)
+    residual_scale: float = 0.3  # |executed - base| <= this, per dimension (normalised action units)
     gamma: float = 0.99
     tau: float = 0.005
     num_critics: int = 4
@@ -50,16 +50,16 @@ class ResidualConfig:
     actor_lr: float = 1e-4  # slower than the critic: the residual moves only where Q is trained
     critic_lr: float = 3e-4
     actor_delay: int = 2  # TD3: actor and target updates every this many critic updates
-    exploration_noise: float = 0.1  # TD3: Gaussian noise on the residual (pre-tanh units of the scale)
-    q_weight: float = 2.5  # TD3: actor loss = -q_weight * Q / mean|Q| + residual_penalty * residual^2
-    residual_penalty: float = 1.0  # pulls the residual towards 0 (the base) unless Q clearly gains
+    exploration_noise: float = 0.3  # TD3: Gaussian noise on the residual (pre-tanh units of the scale)
+    q_weight: float = 1.0  # TD3: actor loss = -q_weight * Q / mean|Q| + residual_penalty * residual^2
+    residual_penalty: float = 0.1  # pulls the residual towards 0 (the base) unless Q clearly gains
     bc_weight: float = 2.0  # on demo samples, pull the executed action towards the demonstrated one
     bc_q_filter: bool = True  # ... only where Q(s, demo action) > Q(s, executed action) (Nair 2018)
     target_noise: float = 0.2  # TD3 target policy smoothing
     target_noise_clip: float = 0.5
-    base_warmup_steps: int = 1000  # exploration steps that execute base + N(0, base_noise)
+    base_warmup_steps: int = 500  # exploration steps that execute base + N(0, base_noise)
     base_noise: float = 0.1
-    critic_warmup_updates: int = 3000  # critic-only updates before the actor learns
+    critic_warmup_updates: int = 1000  # critic-only updates before the actor learns
     init_temperature: float = 0.01  # sac
     temperature_lr: float = 3e-4  # sac
     target_entropy_per_dim: float = -2.0  # sac
