@@ -48,12 +48,16 @@ from drivers.ros_messages import (
     wrench_from_msg,
 )
 from robot_rl.envs.interface import base_info, check_action, make_action_space, make_observation_space
-from robot_rl.errors import DeviceError
+from robot_rl.errors import ConfigError, DeviceError
 
 log = logging.getLogger(__name__)
 PANDA_ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 8))
 ESTOP_RETRY_S = 0.5  # how often a reset refused under a latched e-stop asks again
 _instances = itertools.count()
+
+
+class RobotRateMismatch(ConfigError):
+    """The robot ticks at another rate than the client's ``control_hz``."""
 
 
 class RobotTimeout(DeviceError):
@@ -158,6 +162,7 @@ class RosRobotEnv(gym.Env):
             reply = self._call(self._reset_client, Trigger.Request(), "reset")
         if not reply.success:
             raise RuntimeError(f"the robot refused the reset: {reply.message}")
+        self._check_rate(topics.parse_rate_token(reply.message))
         start = topics.parse_stamp_token(reply.message)
         # A driver that names no start stamp has finished moving when it answers: take a later state.
         newer_than = start - 1e-6 if start is not None else self._now()
@@ -184,6 +189,18 @@ class RosRobotEnv(gym.Env):
             bool(success and self.terminate_on_success),
             False,
             base_info(success),
+        )
+
+    def _check_rate(self, robot_hz: float | None) -> None:
+        """A command is a displacement per control period: at another rate the arm would move at another
+        speed and rhythm than the policy learned. A robot that does not name its rate is not checked."""
+        if robot_hz is None or abs(robot_hz - self.control_hz) <= 1e-3 * self.control_hz:
+            return
+        raise RobotRateMismatch(
+            f"the robot at {self.namespace} ticks at {robot_hz:g} Hz, this client (task.control_hz) at "
+            f"{self.control_hz:g} Hz: each action would move the arm {self.control_hz / robot_hz:.2g}x as "
+            f"far per tick as the policy learned. Start the robot at {self.control_hz:g} Hz (control_hz in "
+            f"its config or launch file), or use a policy trained with task.control_hz={robot_hz:g}"
         )
 
     def render(self) -> np.ndarray | None:

@@ -21,7 +21,8 @@ name                        type                                meaning
 ``estop``, ``estop_release`` ``std_srvs/Trigger`` (services)    latch the e-stop; release it
 ``reset``                   ``std_srvs/Trigger`` (service)      go to the start state of a new episode; the
                                                                 reply's message may name the start state's
-                                                                stamp as ``stamp=<sec>.<nanosec>``
+                                                                stamp as ``stamp=<sec>.<nanosec>`` and the
+                                                                robot's tick rate as ``control_hz=<Hz>``
 ==========================  ==================================  =============================================
 
 A robot publishes one full set of state messages per control tick, all with the same header stamp.
@@ -67,3 +68,13 @@ def parse_stamp_token(text: str) -> float | None:
     """Seconds from a ``stamp=<sec>.<nanosec>`` token in ``text``, None if there is none."""
     match = re.search(r"stamp=(\d+)\.(\d{9})", text)
     return None if match is None else int(match[1]) + int(match[2]) * 1e-9
+
+
+def rate_token(control_hz: float) -> str:
+    return f"control_hz={control_hz:g}"
+
+
+def parse_rate_token(text: str) -> float | None:
+    """The robot's control rate [Hz] from a ``control_hz=<Hz>`` token in ``text``, None if there is none."""
+    match = re.search(r"control_hz=(\d+(?:\.\d*)?(?:e[-+]?\d+)?)", text)
+    return None if match is None else float(match[1])

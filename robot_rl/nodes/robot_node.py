@@ -144,7 +144,9 @@ class RobotNode:
         except EStopLatched as err:  # nothing moves until the operator releases it
             response.success, response.message = False, f"{topics.RESET_REFUSED_ESTOP}: {err}"
             return response
-        response.success, response.message = True, f"reset seed={seed} {topics.stamp_token(stamp)}"
+        response.success = True
+        rate = topics.rate_token(1.0 / self.period_s)  # a client at another rate refuses to drive this arm
+        response.message = f"reset seed={seed} {topics.stamp_token(stamp)} {rate}"
         return response
 
     # --------------------------------------------------------------------------------------- stepping
