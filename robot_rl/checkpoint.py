@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,7 @@ def save_checkpoint(
 
 def _remove_folder(path: Path) -> None:
     if path.is_dir():
-        for file in path.iterdir():
-            file.unlink()
-        path.rmdir()
+        shutil.rmtree(path)
 
 
 def _require(path: Path, name: str) -> Path:
