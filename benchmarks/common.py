@@ -48,12 +48,20 @@ def first_at(points: list[tuple[int, float]], level: float) -> int | None:
 
 def train_runs(jobs: list[tuple[str, int, Path, list[str]]], out: Path, parallel: int, tag: str) -> list:
     """Run ``(name, seed, run_dir, command)`` jobs, ``parallel`` at a time; a finished run (its
-    summary.json exists) is not repeated. Returns ``(name, seed, run_dir, seconds)`` per job."""
+    summary.json exists) is not repeated, unless it ran for another number of env steps than the command
+    asks (an error). Returns ``(name, seed, run_dir, seconds)`` per job."""
 
     def go(job: tuple[str, int, Path, list[str]]) -> tuple[str, int, Path, float]:
         name, seed, run, cmd = job
         if (run / "summary.json").exists():
-            return name, seed, run, json.loads((run / "summary.json").read_text())["wall_time_s"]
+            summary = json.loads((run / "summary.json").read_text())
+            asked = [a.split("=", 1)[1] for a in cmd if a.startswith("train.total_env_steps=")]
+            if asked and int(asked[0]) != summary["env_steps"]:
+                raise SystemExit(
+                    f"{run} is a finished run of {summary['env_steps']} env steps, not {asked[0]}: "
+                    f"delete it (or pass another --out) to run it again"
+                )
+            return name, seed, run, summary["wall_time_s"]
         t0 = time.time()
         sh(cmd, out / f"{name}_seed{seed}.log")
         print(f"[{tag}] {name} seed {seed} done in {(time.time() - t0) / 60:.1f} min", file=sys.stderr)

@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from robot_rl.agents import agent_config
 from robot_rl.agents.bc import BCConfig, BCPolicy, bc_dataset, chunk_targets, save_bc, train_bc
@@ -57,17 +58,29 @@ def test_step_zero_executes_exactly_the_base_action(algorithm: str) -> None:
 
 
 @pytest.mark.parametrize("algorithm", ["td3", "sac"])
-def test_residual_never_exceeds_its_scale(algorithm: str) -> None:
-    a, rng = agent(algorithm=algorithm, residual_scale=0.2), np.random.default_rng(1)
+@pytest.mark.parametrize("scale", [[0.2], [0.1, 0.2, 0.6]])
+def test_residual_never_exceeds_its_scale(algorithm: str, scale: list[float]) -> None:
+    a, rng = agent(algorithm=algorithm, residual_scale=scale), np.random.default_rng(1)
     with torch.no_grad():
         for p in a.actor.parameters():  # a wildly trained residual
             p.normal_(0.0, 5.0)
+    biggest = np.zeros(ACTIONS)
     for deterministic in (True, False):
         for _ in range(200):
             obs = observation(rng)
             executed = a.act(obs, deterministic=deterministic)
-            assert np.all(np.abs(executed - obs[BASE_ACTION_KEY]) <= 0.2 + 1e-6)
+            step = np.abs(executed - obs[BASE_ACTION_KEY])
+            assert np.all(step <= np.asarray(scale) + 1e-6)
             assert np.all(np.abs(executed) <= 1.0)
+            biggest = np.maximum(biggest, step)
+    assert np.all(biggest > 0.9 * np.asarray(scale))  # each dimension uses its own bound, not the smallest
+
+
+def test_residual_scale_is_one_value_or_one_per_action_dimension() -> None:
+    cfg = agent_config(OmegaConf.create({"name": "residual", "residual_scale": 0.5}))  # the CLI's scalar
+    assert cfg.residual_scale == [0.5]
+    with pytest.raises(ValueError, match="2 values for 3 action dimensions"):
+        agent(residual_scale=[0.3, 0.6])
 
 
 def test_updates_train_the_critic_first_then_the_actor() -> None:

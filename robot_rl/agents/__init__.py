@@ -17,9 +17,16 @@ Agent = SACAgent | ResidualAgent
 
 
 def agent_config(node: Any) -> AgentConfig:
+    from omegaconf import DictConfig, OmegaConf
+
     from robot_rl.config import to_dataclass
 
     if node is not None and node.get("name") == "residual":
+        scale = node.get("residual_scale")
+        if isinstance(scale, int | float):  # agent.residual_scale=0.3: the same bound for every dimension
+            if isinstance(node, DictConfig):
+                node = OmegaConf.to_container(node, resolve=True)
+            node = {**node, "residual_scale": [scale]}
         return to_dataclass(ResidualConfig, node, "agent")
     return to_dataclass(SACConfig, node, "agent")
 

@@ -40,7 +40,8 @@ class ResidualConfig:
     name: str = "residual"
     algorithm: str = "td3"  # td3 | sac
     base_policy: str = ""  # BC policy folder (robot-rl train-bc) or expert:<name> (sim.experts)
-    residual_scale: float = 0.3  # |executed - base| <= this, per dimension (normalised action units)
+    # |executed - base| <= this (normalised action units): one value for every action dimension, or one each
+    residual_scale: list[float] = field(default_factory=lambda: [0.3])
     gamma: float = 0.99
     tau: float = 0.005
     num_critics: int = 4
@@ -70,8 +71,10 @@ class ResidualConfig:
     def __post_init__(self) -> None:
         if self.algorithm not in ("td3", "sac"):
             raise ValueError(f"agent.algorithm={self.algorithm!r} is not one of td3, sac")
-        if not 0.0 < self.residual_scale <= 2.0:
-            raise ValueError(f"agent.residual_scale={self.residual_scale} must be in (0, 2]")
+        if isinstance(self.residual_scale, int | float):
+            self.residual_scale = [float(self.residual_scale)]
+        if not self.residual_scale or not all(0.0 < s <= 2.0 for s in self.residual_scale):
+            raise ValueError(f"agent.residual_scale={self.residual_scale} must be values in (0, 2]")
 
     def critic_config(self) -> SACConfig:
         return SACConfig(
@@ -121,7 +124,14 @@ class ResidualAgent(PolicyWeights):
                 f"residual RL needs {BASE_ACTION_KEY!r} in the observation (BaseActionObservation); "
                 f"the state keys are {spec.state_keys}"
             )
+        scales = len(cfg.residual_scale)
+        if scales not in (1, action_dim):
+            raise ValueError(
+                f"agent.residual_scale has {scales} values for {action_dim} action dimensions; give one "
+                f"value for all of them or {action_dim}, e.g. agent.residual_scale={[0.3] * action_dim}"
+            )
         self.cfg, self.spec, self.action_dim, self.continuous_dim = cfg, spec, action_dim, action_dim
+        self.scale = torch.tensor(cfg.residual_scale, dtype=torch.float32)
         self.critic = Critic(spec, action_dim, cfg.critic_config())
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
         features = self.critic.encoder.out_dim
@@ -158,7 +168,7 @@ class ResidualAgent(PolicyWeights):
 
     # ------------------------------------------------------------------------------------------ acting
     def executed(self, base: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        return (base + self.cfg.residual_scale * residual).clamp(-1.0, 1.0)
+        return (base + self.scale * residual).clamp(-1.0, 1.0)
 
     @torch.no_grad()
     def act(self, obs: dict[str, np.ndarray], deterministic: bool = False) -> np.ndarray:
