@@ -29,6 +29,7 @@ from robot_rl import losses
 from robot_rl.agents.policy_weights import PolicyWeights
 from robot_rl.agents.sac import LOG_STD_MAX, LOG_STD_MIN, Critic, SACConfig
 from robot_rl.buffers import Batch
+from robot_rl.errors import ConfigError
 from robot_rl.networks import mlp, no_param_grads
 from robot_rl.obs import ObsSpec
 
@@ -126,9 +127,10 @@ class ResidualAgent(PolicyWeights):
             )
         scales = len(cfg.residual_scale)
         if scales not in (1, action_dim):
-            raise ValueError(
+            example = ",".join(["0.3"] * action_dim)
+            raise ConfigError(
                 f"agent.residual_scale has {scales} values for {action_dim} action dimensions; give one "
-                f"value for all of them or {action_dim}, e.g. agent.residual_scale={[0.3] * action_dim}"
+                f"value for all of them or {action_dim}, e.g. agent.residual_scale=[{example}]"
             )
         self.cfg, self.spec, self.action_dim, self.continuous_dim = cfg, spec, action_dim, action_dim
         self.scale = torch.tensor(cfg.residual_scale, dtype=torch.float32)
