@@ -52,6 +52,7 @@ from robot_rl.errors import ConfigError, DeviceError
 
 log = logging.getLogger(__name__)
 PANDA_ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 8))
+INFO_WAIT_S = 3.0  # how long to wait for the robot's robot_info service (the robot is up by then)
 ESTOP_RETRY_S = 0.5  # how often a reset refused under a latched e-stop asks again
 _instances = itertools.count()
 
@@ -135,6 +136,7 @@ class RosRobotEnv(gym.Env):
         self._cmd_twist = self._node.create_publisher(TwistStamped, topics.CMD_TWIST, 10)
         self._cmd_gripper = self._node.create_publisher(Float64MultiArray, topics.CMD_GRIPPER, 10)
         self._reset_client = self._node.create_client(Trigger, topics.RESET)
+        info_client = self._node.create_client(Trigger, topics.ROBOT_INFO)
         self._seed_client = self._node.create_client(SetParameters, f"{sim_node or 'none'}/set_parameters")
         self._ros.start()
 
@@ -142,6 +144,13 @@ class RosRobotEnv(gym.Env):
         self._command = 0.0  # stamp of the twist command the next state must have applied (0: none)
         self._applied: float | None = None  # the command the last accepted state had applied
         first = self._wait_for_state(newer_than=0.0, what="first state")
+        if info_client.wait_for_service(timeout_sec=INFO_WAIT_S):  # a driver without it is not checked
+            reply = self._call(info_client, Trigger.Request(), "robot_info")
+            try:
+                self._check_rate(topics.parse_rate_token(reply.message))
+            except RobotRateMismatch:
+                self.close()
+                raise
         self.action_space = make_action_space()
         self.observation_space = self._observation_space(first, wrench)
         # A simulated robot takes reset seeds through its ``seed`` parameter; hardware has none.
@@ -162,7 +171,6 @@ class RosRobotEnv(gym.Env):
             reply = self._call(self._reset_client, Trigger.Request(), "reset")
         if not reply.success:
             raise RuntimeError(f"the robot refused the reset: {reply.message}")
-        self._check_rate(topics.parse_rate_token(reply.message))
         start = topics.parse_stamp_token(reply.message)
         # A driver that names no start stamp has finished moving when it answers: take a later state.
         newer_than = start - 1e-6 if start is not None else self._now()
@@ -193,7 +201,8 @@ class RosRobotEnv(gym.Env):
 
     def _check_rate(self, robot_hz: float | None) -> None:
         """A command is a displacement per control period: at another rate the arm would move at another
-        speed and rhythm than the policy learned. A robot that does not name its rate is not checked."""
+        speed and rhythm than the policy learned. Asked before anything moves (not even the reset to
+        home); a robot that does not name its rate is not checked."""
         if robot_hz is None or abs(robot_hz - self.control_hz) <= 1e-3 * self.control_hz:
             return
         raise RobotRateMismatch(

@@ -21,8 +21,10 @@ name                        type                                meaning
 ``estop``, ``estop_release`` ``std_srvs/Trigger`` (services)    latch the e-stop; release it
 ``reset``                   ``std_srvs/Trigger`` (service)      go to the start state of a new episode; the
                                                                 reply's message may name the start state's
-                                                                stamp as ``stamp=<sec>.<nanosec>`` and the
-                                                                robot's tick rate as ``control_hz=<Hz>``
+                                                                stamp as ``stamp=<sec>.<nanosec>``
+``robot_info``              ``std_srvs/Trigger`` (service)      optional; the reply names the robot's tick
+                                                                rate as ``control_hz=<Hz>`` (asked once,
+                                                                before any motion)
 ==========================  ==================================  =============================================
 
 A robot publishes one full set of state messages per control tick, all with the same header stamp.
@@ -43,6 +45,7 @@ TASK_FIELDS = ("stamp", "success", "reward", "command")
 CMD_TWIST = "cmd/twist"
 CMD_GRIPPER = "cmd/gripper"
 RESET = "reset"
+ROBOT_INFO = "robot_info"
 ESTOP = "estop"
 ESTOP_RELEASE = "estop_release"
 ESTOP_STATE = "estop_state"

@@ -79,6 +79,7 @@ class RobotNode:
         node.create_subscription(TwistStamped, topics.CMD_TWIST, self._on_twist, 10)
         node.create_subscription(Float64MultiArray, topics.CMD_GRIPPER, self._on_gripper, 10)
         node.create_service(Trigger, topics.RESET, self._on_reset)
+        node.create_service(Trigger, topics.ROBOT_INFO, self._on_robot_info)
         self.pub_estop = node.create_publisher(Bool, topics.ESTOP_STATE, 10)
         node.create_service(Trigger, topics.ESTOP, self._on_estop)
         node.create_service(Trigger, topics.ESTOP_RELEASE, self._on_estop_release)
@@ -144,9 +145,12 @@ class RobotNode:
         except EStopLatched as err:  # nothing moves until the operator releases it
             response.success, response.message = False, f"{topics.RESET_REFUSED_ESTOP}: {err}"
             return response
-        response.success = True
-        rate = topics.rate_token(1.0 / self.period_s)  # a client at another rate refuses to drive this arm
-        response.message = f"reset seed={seed} {topics.stamp_token(stamp)} {rate}"
+        response.success, response.message = True, f"reset seed={seed} {topics.stamp_token(stamp)}"
+        return response
+
+    def _on_robot_info(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        # A client at another rate refuses to drive this arm, before it sends anything.
+        response.success, response.message = True, topics.rate_token(1.0 / self.period_s)
         return response
 
     # --------------------------------------------------------------------------------------- stepping
