@@ -91,7 +91,7 @@ def test_teleop_node_relays_a_device_to_another_process(ros_env, tmp_path) -> No
         "-p", f"overrides:=loop=true segments={SEGMENTS}", "-p", "max_linear_speed:=0.2",
     ]  # fmt: skip
     with running(node, ros_env, tmp_path / "teleop_node.log") as proc:
-        relay = load_device("teleop_topic", ["max_linear_speed=0.2", "timeout_s=20"])
+        relay = load_device("teleop_topic", ["timeout_s=20"])
         try:
             states = read_until(relay, lambda s: s.intervening)
             states += read_until(relay, lambda s: bool(s.events) and not s.intervening)
@@ -151,6 +151,25 @@ def test_an_episode_start_drops_the_last_episodes_operator_state_in_the_reader(r
     assert len(handed_back) >= 5  # the restarted script's 10 ticks (200 ms) of watching, read every 5 ms
     for state in handed_back:
         np.testing.assert_allclose(state.action, [0, 0, 0, 0, 0, 0, -1], atol=1e-6)  # gripper open
+
+
+def test_a_state_topic_of_another_shape_is_ignored_with_an_error(ros_env, capfd) -> None:
+    """A joystick driver published on teleop/state (8 axes, 11 buttons) is not read as an operator."""
+    probe = RosProbe("not_teleop_node")
+    publisher = probe.node.create_publisher(Joy, "teleop/state", 10)
+    probe.node.create_timer(0.02, lambda: publisher.publish(joy([1.0] * 8, pressed=(0,))))
+    try:
+        relay = load_device("teleop_topic", ["timeout_s=20"])
+        try:
+            states = read_for(relay, 0.5)
+        finally:
+            relay.close()
+    finally:
+        probe.close()
+    assert not any(s.intervening for s in states)
+    for state in states:
+        np.testing.assert_allclose(state.action, [0, 0, 0, 0, 0, 0, -1], atol=1e-6)
+    assert "carries 8 axes and 11 buttons, not teleop_node's 7 and 1: ignored" in capfd.readouterr().err
 
 
 def test_teleop_node_without_its_device_exits_with_one_message(ros_env) -> None:

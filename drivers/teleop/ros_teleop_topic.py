@@ -4,19 +4,22 @@ So an actor or recorder in one process gets the state of a device read by ``tele
 (next to the operator's terminal or joystick). Topics, under ``prefix`` (``teleop``), standard messages:
 
 =====================  ===========================  ==================================================
-``<prefix>/twist``     ``geometry_msgs/TwistStamped``  action[:6] x max_linear_speed / max_angular_speed
-``<prefix>/gripper``   ``std_msgs/Float64``            action[6]: -1 open ... +1 close
-``<prefix>/intervening`` ``std_msgs/Bool``             the operator holds control
+``<prefix>/state``     ``sensor_msgs/Joy``             one tick of the device, stamped: axes = action
+                                                      (7 values in [-1, 1]), buttons = [intervening]
 ``<prefix>/events``    ``std_msgs/String``             success | failure | discard, one message each
 ``<prefix>/episode``   ``std_msgs/UInt32``             published here: an episode started (its count)
 =====================  ===========================  ==================================================
+
+The whole state comes in one message, so a read never pairs one tick's ``intervening`` with another
+tick's gripper (teleop_node's ``twist``, ``gripper`` and ``intervening`` topics, for bags and viewers,
+arrive in no fixed order).
 
 The ``episode`` message (transient local, so a teleop_node that joins late still gets the last one) is
 ``forget_events`` crossing the process boundary: teleop_node resets its device's toggles and drops what
 was pressed while the arm reset, as a device read in-process does.
 
-``max_linear_speed`` and ``max_angular_speed`` must be teleop_node's. A twist older than ``stale_s``
-reads as no motion and not intervening, so a dead teleop_node hands control back.
+A state older than ``stale_s`` reads as no motion and not intervening, so a dead teleop_node hands
+control back.
 """
 
 from __future__ import annotations
@@ -26,11 +29,10 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from geometry_msgs.msg import TwistStamped
 from rclpy.qos import DurabilityPolicy, QoSProfile
-from std_msgs.msg import Bool, Float64, String, UInt32
+from sensor_msgs.msg import Joy
+from std_msgs.msg import String, UInt32
 
-from drivers.msg_decode import twist_from_msg
 from drivers.teleop.device import EVENTS, TeleopDevice, TeleopState
 from drivers.teleop.mapping import DeviceConfig
 from drivers.teleop.ros_listener import RosListener
@@ -38,7 +40,8 @@ from drivers.topics import stamp_seconds
 
 
 def teleop_topics(prefix: str = "teleop") -> dict[str, str]:
-    return {part: f"{prefix}/{part}" for part in ("twist", "gripper", "intervening", "events", "episode")}
+    parts = ("state", "twist", "gripper", "intervening", "events", "episode")
+    return {part: f"{prefix}/{part}" for part in parts}
 
 
 # the last episode start stays available to a teleop_node that subscribes later (or restarts)
@@ -47,12 +50,10 @@ EPISODE_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 @dataclass
 class TeleopTopicConfig(DeviceConfig):
-    prefix: str = "teleop"  # teleop_node's topics are <prefix>/twist, ...
-    max_linear_speed: float = 0.1  # m/s at |action| = 1; teleop_node's parameter of the same name
-    max_angular_speed: float = 0.5  # rad/s at |action| = 1; idem
-    timeout_s: float = 5.0  # wait this long for the first twist at start
-    stale_s: float = 0.5  # no twist for this long: no motion, not intervening
-    # after an episode starts, teleop_node's state counts from twists stamped this much later: by then
+    prefix: str = "teleop"  # teleop_node's topics are <prefix>/state, <prefix>/events, ...
+    timeout_s: float = 5.0  # wait this long for the first state at start
+    stale_s: float = 0.5  # no state for this long: no motion, not intervening
+    # after an episode starts, teleop_node's state counts from states stamped this much later: by then
     # the episode message has reached it and its device was reset
     episode_sync_s: float = 0.1
 
@@ -69,29 +70,33 @@ class TeleopTopic(TeleopDevice):
         self._intervening = False
         self._events: set[str] = set()
         self._received = time.monotonic()
-        self._forgot_at = 0.0  # wall time of the last episode start: older twists are the last episode's
-        self._settling_until = 0.0  # monotonic; until then, or a twist from after the start, ignore input
-        self._speeds = np.array([cfg.max_linear_speed] * 3 + [cfg.max_angular_speed] * 3)
+        self._forgot_at = 0.0  # wall time of the last episode start: older states are the last episode's
+        self._settling_until = 0.0  # monotonic; until then, or a state from after the start, ignore input
         names = teleop_topics(cfg.prefix)
         self._ros = RosListener("teleop_topic")
-        self._ros.subscribe(Float64, names["gripper"], self._on_gripper)
-        self._ros.subscribe(Bool, names["intervening"], self._on_intervening)
         self._ros.subscribe(String, names["events"], self._on_event)
-        self._ros.subscribe(TwistStamped, names["twist"], self._on_twist)
+        self._ros.subscribe(Joy, names["state"], self._on_state)
         self._episode_pub = self._ros.node.create_publisher(UInt32, names["episode"], EPISODE_QOS)
         self._episodes = 0
         self._ros.wait_for_first(
             cfg.timeout_s,
-            names["twist"],
-            "geometry_msgs/msg/TwistStamped",
+            names["state"],
+            "sensor_msgs/msg/Joy",
             "Start teleop_node (ros2 run robot_rl teleop_node --ros-args -p device:=keyboard) or set prefix:",
         )
 
     def _settling(self) -> bool:
         return time.monotonic() < self._settling_until
 
-    def _on_twist(self, msg: TwistStamped) -> None:
-        velocity = twist_from_msg(msg)
+    def _on_state(self, msg: Joy) -> None:
+        if len(msg.axes) != 7 or len(msg.buttons) != 1:
+            self._ros.node.get_logger().error(
+                f"{self._ros.node.resolve_topic_name(teleop_topics(self.cfg.prefix)['state'])} carries "
+                f"{len(msg.axes)} axes and {len(msg.buttons)} buttons, not teleop_node's 7 and 1: ignored; "
+                "point prefix at a teleop_node",
+                throttle_duration_sec=5.0,
+            )
+            return
         with self._lock:
             if (
                 self._settling()
@@ -99,18 +104,9 @@ class TeleopTopic(TeleopDevice):
             ):
                 return  # sent before teleop_node knew of the new episode
             self._settling_until = 0.0  # teleop_node's state from this episode on
-            self._action[:6] = np.clip(velocity / self._speeds, -1.0, 1.0)
+            self._action[:] = np.clip(np.asarray(msg.axes[:7], dtype=np.float32), -1.0, 1.0)
+            self._intervening = bool(msg.buttons[0])
             self._received = time.monotonic()
-
-    def _on_gripper(self, msg: Float64) -> None:
-        with self._lock:
-            if not self._settling():
-                self._action[6] = np.clip(msg.data, -1.0, 1.0)
-
-    def _on_intervening(self, msg: Bool) -> None:
-        with self._lock:
-            if not self._settling():
-                self._intervening = bool(msg.data)
 
     def _on_event(self, msg: String) -> None:
         with self._lock:
@@ -119,7 +115,7 @@ class TeleopTopic(TeleopDevice):
 
     def forget_events(self) -> None:
         """A new episode: the operator's state starts as the env does (no motion, gripper open, policy in
-        control) until teleop_node's first twist stamped ``episode_sync_s`` after now; teleop_node resets
+        control) until teleop_node's first state stamped ``episode_sync_s`` after now; teleop_node resets
         its device meanwhile. The wait is bounded by ``stale_s`` + ``episode_sync_s``, so a teleop_node
         whose clock lags still takes over after it."""
         with self._lock:

@@ -3,6 +3,9 @@
 =========================  ============================  ===============================================
 topic                      type                          meaning
 =========================  ============================  ===============================================
+``teleop/state``           ``sensor_msgs/Joy``             the tick in one stamped message, for the
+                                                          ``teleop_topic`` reader: axes = action (7, in
+                                                          [-1, 1]), buttons = [intervening]
 ``teleop/twist``           ``geometry_msgs/TwistStamped``  action[:3] x max_linear_speed [m/s],
                                                           action[3:6] x max_angular_speed [rad/s], base
 ``teleop/gripper``         ``std_msgs/Float64``            -1 open ... +1 close
@@ -27,7 +30,8 @@ import numpy as np
 import rclpy
 from geometry_msgs.msg import TwistStamped
 from rclpy.node import Node
-from std_msgs.msg import Bool, Float64, String, UInt32
+from sensor_msgs.msg import Joy
+from std_msgs.msg import Bool, Float64, Header, String, UInt32
 
 from drivers.ros_messages import twist_msg
 from drivers.teleop import load_device
@@ -50,6 +54,7 @@ def body(node: Node) -> int:
         )
     device = load_device(device_name, shlex.split(overrides))
     names = teleop_topics()
+    state_pub = node.create_publisher(Joy, names["state"], 10)
     twist = node.create_publisher(TwistStamped, names["twist"], 10)
     gripper = node.create_publisher(Float64, names["gripper"], 10)
     intervening = node.create_publisher(Bool, names["intervening"], 10)
@@ -63,8 +68,12 @@ def body(node: Node) -> int:
         if state.intervening != holding[0]:
             holding[0] = state.intervening
             node.get_logger().info("operator takes over" if state.intervening else "operator hands back")
+        stamp = node.get_clock().now().to_msg()
+        state_pub.publish(
+            Joy(header=Header(stamp=stamp), axes=state.action.tolist(), buttons=[int(state.intervening)])
+        )
         velocity = state.action[:6] * speeds
-        twist.publish(twist_msg(velocity[:3], velocity[3:], node.get_clock().now().to_msg()))
+        twist.publish(twist_msg(velocity[:3], velocity[3:], stamp))
         gripper.publish(Float64(data=float(state.action[6])))
         intervening.publish(Bool(data=state.intervening))
         for event in sorted(state.events, key=EVENTS.index):
@@ -80,7 +89,7 @@ def body(node: Node) -> int:
     node.create_subscription(UInt32, names["episode"], episode_started, EPISODE_QOS)
     node.get_logger().info(
         f"teleop device {device_name!r} ({device.name}) at {rate_hz:g} Hz -> "
-        f"{node.resolve_topic_name(names['twist'])}, .../gripper, .../intervening, .../events"
+        f"{node.resolve_topic_name(names['state'])}, .../twist, .../gripper, .../intervening, .../events"
     )
     try:
         rclpy.spin(node)
