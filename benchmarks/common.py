@@ -46,6 +46,15 @@ def first_at(points: list[tuple[int, float]], level: float) -> int | None:
     return next((s for s, r in points if r >= level), None)
 
 
+def holds_from(points: list[tuple[int, float]], level: float, window: int = 3) -> int | None:
+    """The first step at which the mean of the last ``window`` evaluations is >= ``level``: reaching a
+    level and staying near it, where ``first_at`` also counts a single lucky evaluation."""
+    for end in range(window, len(points) + 1):
+        if sum(r for _, r in points[end - window : end]) / window >= level:
+            return points[end - 1][0]
+    return None
+
+
 def train_runs(jobs: list[tuple[str, int, Path, list[str]]], out: Path, parallel: int, tag: str) -> list:
     """Run ``(name, seed, run_dir, command)`` jobs, ``parallel`` at a time; a finished run (its
     summary.json exists) is not repeated, unless it ran for another number of env steps than the command
